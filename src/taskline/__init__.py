@@ -1,0 +1,37 @@
+"""taskline: run AI agents on tasks through an enforced, persisted and measured lifecycle."""
+
+from taskline.errors import (
+    AlreadyExistsError,
+    ConfigError,
+    ConflictError,
+    DependenciesNotMetError,
+    IllegalTransitionError,
+    InvalidValueError,
+    NotFoundError,
+    StoreError,
+    TasklineError,
+)
+from taskline.lifecycle import TRANSITIONS, Status
+from taskline.models import Agent, Task, TaskEvent, Transition
+from taskline.protocols import Store
+from taskline.service import Taskline
+
+__all__ = [
+    "TRANSITIONS",
+    "Agent",
+    "AlreadyExistsError",
+    "ConfigError",
+    "ConflictError",
+    "DependenciesNotMetError",
+    "IllegalTransitionError",
+    "InvalidValueError",
+    "NotFoundError",
+    "Status",
+    "Store",
+    "StoreError",
+    "Task",
+    "TaskEvent",
+    "Taskline",
+    "TasklineError",
+    "Transition",
+]

@@ -1,0 +1,102 @@
+"""Where taskline keeps its data and what `taskline.toml` may say.
+
+    TASKLINE_HOME          data directory (default: .taskline in the current directory)
+    TASKLINE_DATABASE_URL  database (default: SQLite at $TASKLINE_HOME/taskline.db)
+    TASKLINE_CONFIG        config file (default: taskline.toml in the current directory)
+
+A config file declares agents and the defaults new tasks take; flags given on
+the command line or arguments given in Python win over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from taskline.errors import ConfigError
+from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
+
+DEFAULT_MAX_TURNS = 30
+DEFAULT_TIMEOUT_SECONDS = 600.0
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Defaults(_Section):
+    """The `[defaults]` table: limits a new task takes when none are given."""
+
+    max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
+    """Most LLM calls one run may make."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
+    """Wall-clock limit for one run."""
+    budget_usd: UsdAmount | None = None
+    """Spending limit per task; none means no limit."""
+
+
+class AgentConfig(_Section):
+    """One `[agents.NAME]` table."""
+
+    model: NonBlank
+    """Model reference, as for `taskline agent add --model`."""
+    role: str = ""
+    """A short description of the agent's job."""
+    instructions: str = ""
+    """Personality and way of working."""
+    skills: tuple[NonBlank, ...] = ()
+    """What the agent is good at."""
+    tools: tuple[Name, ...] | None = None
+    """Tools the agent may call; absent means every built-in tool."""
+    budget_usd: UsdAmount | None = None
+    """Default spending limit per task."""
+
+
+class Config(_Section):
+    """The whole of `taskline.toml`."""
+
+    defaults: Defaults = Defaults()
+    """Limits for new tasks."""
+    agents: dict[Name, AgentConfig] = {}
+    """Agents by name; stored when taskline opens, so they can be assigned tasks."""
+
+
+def taskline_home(env: Mapping[str, str] = os.environ) -> Path:
+    """The data directory: `$TASKLINE_HOME`, else `.taskline` here."""
+    return Path(env.get("TASKLINE_HOME") or ".taskline")
+
+
+def database_url(home: Path, env: Mapping[str, str] = os.environ) -> str:
+    """`$TASKLINE_DATABASE_URL`, else SQLite in `home`."""
+    return env.get("TASKLINE_DATABASE_URL") or f"sqlite:///{home / 'taskline.db'}"
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path | None:
+    """The config file to read, or None when there is none to read."""
+    if env.get("TASKLINE_CONFIG"):
+        path = Path(env["TASKLINE_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"TASKLINE_CONFIG names {path}, which is not a file")
+        return path
+    default = Path("taskline.toml")
+    return default if default.is_file() else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and check a config file; no file means every default."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc

@@ -1,0 +1,220 @@
+"""The records taskline stores: agents, tasks and the audit trail of their moves.
+
+Records are frozen pydantic models; changing one means storing a new version
+through the store, never mutating it in place. Validation messages are written
+for the person who typed the value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from taskline.errors import InvalidValueError
+from taskline.ids import new_id
+from taskline.lifecycle import Status
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a timezone, e.g. 2026-12-01T17:00:00+00:00")
+    return value.astimezone(UTC)
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _positive_usd(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
+    return value
+
+
+# JSON shows money as a number, so `jq '.budget_usd > 1'` works; Python keeps Decimal.
+UsdAmount = Annotated[
+    Decimal,
+    AfterValidator(_positive_usd),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class Record(BaseModel):
+    """Base of every stored record: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Agent(Record):
+    """Who executes tasks: an LLM with a role, instructions and tools. Agents are data."""
+
+    name: Name
+    """Unique name, used to assign tasks (`taskline task assign TASK NAME`)."""
+    model: NonBlank
+    """Model reference, e.g. `openai:gpt-4o-mini`, `anthropic:MODEL` or `local:smollm2`."""
+    role: str = ""
+    """A short description of the agent's job, e.g. `backend engineer`."""
+    instructions: str = ""
+    """Personality and way of working, put at the top of every prompt."""
+    skills: tuple[NonBlank, ...] = ()
+    """What the agent is good at, for people choosing an assignee."""
+    tools: tuple[Name, ...] | None = None
+    """Tools the agent may call; None means every built-in tool."""
+    budget_usd: UsdAmount | None = None
+    """Default spending limit per task, used when the task sets none."""
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    """When the agent was first stored."""
+
+
+class Task(Record):
+    """A unit of work with acceptance criteria, executed by one agent."""
+
+    id: str = Field(default_factory=new_id)
+    """Time-sortable unique id."""
+    title: NonBlank = Field(max_length=200)
+    """One line saying what is to be done."""
+    description: str = ""
+    """The full context an agent needs."""
+    type: Name = "general"
+    """Kind of work (`feature`, `bugfix`, `docs` …), free-form."""
+    priority: Priority = "normal"
+    """How urgent the task is relative to others."""
+    acceptance_criteria: tuple[NonBlank, ...] = ()
+    """What must hold for the work to be accepted, one statement each."""
+    checks: tuple[NonBlank, ...] = ()
+    """Shell commands run in the workspace at review; each passes on exit code 0."""
+    expected_artifacts: tuple[NonBlank, ...] = ()
+    """Files or outputs the work is expected to produce."""
+    dependencies: tuple[str, ...] = ()
+    """Ids of tasks that must be COMPLETED before this one may start."""
+    budget_usd: UsdAmount | None = None
+    """Spending limit for all LLM calls of the task; None means no limit."""
+    max_turns: int | None = Field(default=None, ge=1)
+    """Most LLM calls one run may make."""
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    """Wall-clock limit for one run."""
+    deadline: UtcDatetime | None = None
+    """When the work is due, shown to the agent and to people."""
+    assignee: str | None = None
+    """Name of the agent the task is assigned to."""
+    reviewers: tuple[Name, ...] = ()
+    """Agents that judge the work against the acceptance criteria."""
+    human_review: bool = False
+    """Whether a person must approve the work before it is COMPLETED."""
+    max_rework: int = Field(default=2, ge=0)
+    """Rejected reviews allowed before the task FAILED."""
+    workspace: str | None = None
+    """Directory the agent works in; None means one under `$TASKLINE_HOME/workspaces`."""
+    status: Status = Status.CREATED
+    """Where the task is in its lifecycle; changed only through the transition table."""
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    """When the task was created."""
+    updated_at: UtcDatetime = Field(default_factory=utcnow)
+    """When the task last changed."""
+
+    @field_validator("dependencies")
+    @classmethod
+    def _unique_dependencies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("must not list a task twice")
+        return tuple(sorted(value))  # the store keeps a set; one order everywhere
+
+    @model_validator(mode="after")
+    def _not_self_dependent(self) -> Task:
+        if self.id in self.dependencies:
+            raise ValueError(f"task {self.id} cannot depend on itself")
+        return self
+
+
+class Transition(Record):
+    """One status change of a task, appended to its audit trail and never changed."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    task_id: str
+    """The task that moved."""
+    seq: int
+    """Position in the task's trail, from 1 (the creation)."""
+    from_status: Status | None = Field(alias="from")
+    """Status before the move; None for the creation."""
+    to_status: Status = Field(alias="to")
+    """Status after the move."""
+    at: UtcDatetime
+    """When the move was stored."""
+    actor: str
+    """Who made the move: `user:NAME`, `agent:NAME` or `system`."""
+    reason: str = ""
+    """Why, in the actor's words."""
+
+
+class TaskEvent(Record):
+    """An audited change to a task that is not a status move, such as a reassignment."""
+
+    task_id: str
+    """The task the event is about."""
+    kind: str
+    """What happened, e.g. `reassigned`."""
+    at: UtcDatetime
+    """When it was stored."""
+    actor: str
+    """Who did it."""
+    detail: dict[str, Any] = Field(default_factory=dict)
+    """Facts of the event, e.g. `{"from": "alice", "to": "bob"}`."""
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(record_type: type[M], what: str, /, **fields: Any) -> M:
+    """Build a `record_type`, turning pydantic's report into one `InvalidValueError` line."""
+    try:
+        return record_type(**fields)
+    except ValidationError as exc:
+        raise InvalidValueError(f"invalid {what}: {describe_validation_error(exc)}") from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """`field: problem; other_field: problem` from a pydantic `ValidationError`."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)

@@ -1,0 +1,275 @@
+"""The library API: everything the CLI, the HTTP API and scripts do goes through here.
+
+from taskline import Taskline
+
+with Taskline.open() as tl:
+    tl.add_agent("coder", model="openai:gpt-4o-mini")
+    task = tl.create_task("Fix the flaky test", criteria=["the suite passes 20 times"])
+    tl.assign(task.id, "coder")
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from taskline.config import Config, config_path, database_url, load_config, taskline_home
+from taskline.errors import InvalidValueError
+from taskline.lifecycle import Status, check_transition
+from taskline.models import Agent, Task, TaskEvent, Transition, validated
+from taskline.protocols import Store
+from taskline.store import SqlStore
+
+
+def default_actor() -> str:
+    """`user:LOGIN` for the person running this process."""
+    try:
+        return f"user:{getpass.getuser()}"
+    except OSError:  # no login name, e.g. a container with an unnamed uid
+        return "user:unknown"
+
+
+class Taskline:
+    """Agents, tasks and their lifecycle, on one store.
+
+    Every status change goes through the lifecycle table; an illegal one raises
+    `IllegalTransitionError` and writes nothing.
+    """
+
+    def __init__(self, store: Store, config: Config | None = None, actor: str = "") -> None:
+        self.store = store
+        self.config = config or Config()
+        self.actor = actor or default_actor()
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        home: Path | None = None,
+        url: str | None = None,
+        config: Config | None = None,
+        actor: str = "",
+        env: Mapping[str, str] = os.environ,
+    ) -> Taskline:
+        """Open the store named by the arguments or the environment, migrating it if needed.
+
+        Agents declared in the config are stored, so tasks can be assigned to them.
+        """
+        home = home or taskline_home(env)
+        url = url or database_url(home, env)
+        if url.startswith("sqlite:///"):
+            home.mkdir(parents=True, exist_ok=True)
+        config = config if config is not None else load_config(config_path(env))
+        taskline = cls(SqlStore.open(url), config, actor)
+        taskline.sync_config_agents()
+        return taskline
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def __enter__(self) -> Taskline:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- agents ---------------------------------------------------------------
+
+    def add_agent(
+        self,
+        name: str,
+        *,
+        model: str,
+        role: str = "",
+        instructions: str = "",
+        skills: Iterable[str] = (),
+        tools: Iterable[str] | None = None,
+        budget_usd: Decimal | str | None = None,
+    ) -> Agent:
+        """Store a new agent; `AlreadyExistsError` if the name is taken."""
+        agent = validated(
+            Agent,
+            "agent",
+            name=name,
+            model=model,
+            role=role,
+            instructions=instructions,
+            skills=tuple(skills),
+            tools=None if tools is None else tuple(tools),
+            budget_usd=budget_usd,
+        )
+        return self.store.add_agent(agent)
+
+    def get_agent(self, name: str) -> Agent:
+        """The agent called `name`; `NotFoundError` if there is none."""
+        return self.store.get_agent(name)
+
+    def list_agents(self) -> list[Agent]:
+        """Every agent, by name."""
+        return self.store.list_agents()
+
+    def sync_config_agents(self) -> None:
+        """Store the agents declared in the config where they differ from the stored ones."""
+        if not self.config.agents:
+            return
+        stored = {agent.name: agent for agent in self.store.list_agents()}
+        for name, declared in self.config.agents.items():
+            fields = declared.model_dump()
+            current = stored.get(name)
+            if current is None or current.model_dump(exclude={"name", "created_at"}) != fields:
+                self.store.save_agent(validated(Agent, f"agent {name!r}", name=name, **fields))
+
+    # -- tasks ----------------------------------------------------------------
+
+    def create_task(
+        self,
+        title: str,
+        *,
+        description: str = "",
+        type: str = "general",
+        priority: str = "normal",
+        criteria: Iterable[str] = (),
+        checks: Iterable[str] = (),
+        expected_artifacts: Iterable[str] = (),
+        depends_on: Iterable[str] = (),
+        budget_usd: Decimal | str | None = None,
+        max_turns: int | None = None,
+        timeout_seconds: float | None = None,
+        deadline: datetime | str | None = None,
+        reviewers: Iterable[str] = (),
+        human_review: bool = False,
+        max_rework: int = 2,
+        workspace: str | Path | None = None,
+        reason: str = "",
+    ) -> Task:
+        """Create a task in CREATED. Limits not given come from the config defaults."""
+        defaults = self.config.defaults
+        fields: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "type": type,
+            "priority": priority,
+            "acceptance_criteria": tuple(criteria),
+            "checks": tuple(checks),
+            "expected_artifacts": tuple(expected_artifacts),
+            "dependencies": tuple(depends_on),
+            "budget_usd": defaults.budget_usd if budget_usd is None else budget_usd,
+            "max_turns": defaults.max_turns if max_turns is None else max_turns,
+            "timeout_seconds": (
+                defaults.timeout_seconds if timeout_seconds is None else timeout_seconds
+            ),
+            "deadline": deadline,
+            "reviewers": tuple(reviewers),
+            "human_review": human_review,
+            "max_rework": max_rework,
+            "workspace": None if workspace is None else str(workspace),
+        }
+        task = validated(Task, "task", **fields)
+        for reviewer in task.reviewers:
+            self.store.get_agent(reviewer)
+        return self.store.create_task(task, actor=self.actor, reason=reason)
+
+    def get_task(self, task_id: str) -> Task:
+        """The task with that id; `NotFoundError` if there is none."""
+        return self.store.get_task(task_id)
+
+    def list_tasks(self, status: Status | str | None = None) -> list[Task]:
+        """Tasks in creation order, optionally only those in one status."""
+        return self.store.list_tasks(None if status is None else parse_status(status))
+
+    def transitions(self, task_id: str) -> list[Transition]:
+        """The task's status changes, oldest first, starting with its creation."""
+        return self.store.transitions(task_id)
+
+    def events(self, task_id: str) -> list[TaskEvent]:
+        """The task's audited events that are not status changes (reassignments)."""
+        return self.store.events(task_id)
+
+    # -- moves ----------------------------------------------------------------
+
+    def move(
+        self,
+        task_id: str,
+        target: Status | str,
+        *,
+        reason: str = "",
+        assignee: str | None = None,
+    ) -> Task:
+        """Move a task along the lifecycle table: the operator's raw move.
+
+        A move to ASSIGNED keeps the current assignee unless `assignee` names
+        another; moving to IN_PROGRESS requires every dependency to be COMPLETED.
+        """
+        return self._move(task_id, parse_status(target), reason=reason, assignee=assignee)
+
+    def assign(self, task_id: str, agent: str, *, reason: str = "") -> Task:
+        """Assign a task to an agent.
+
+        A CREATED, BLOCKED or FAILED task moves to ASSIGNED; an ASSIGNED one is
+        handed to the other agent as an audited event, with no status change.
+        """
+        task = self.store.get_task(task_id)
+        if task.status is Status.ASSIGNED:
+            return self.store.reassign(task_id, agent, actor=self.actor, reason=reason)
+        return self._move(task_id, Status.ASSIGNED, reason=reason, assignee=agent, seen=task)
+
+    def block(self, task_id: str, *, reason: str = "") -> Task:
+        """Put a task on hold (to BLOCKED)."""
+        return self._move(task_id, Status.BLOCKED, reason=reason)
+
+    def unblock(self, task_id: str, *, reason: str = "") -> Task:
+        """Take a BLOCKED task off hold, back to ASSIGNED with its assignee."""
+        task = self.store.get_task(task_id)
+        if task.status is not Status.BLOCKED:
+            # The table would allow CREATED/FAILED -> ASSIGNED, but that is not unblocking.
+            raise InvalidValueError(f"task {task.id} is {task.status}, not BLOCKED")
+        return self._move(task_id, Status.ASSIGNED, reason=reason, seen=task)
+
+    def cancel(self, task_id: str, *, reason: str = "") -> Task:
+        """Cancel a task for good (to CANCELLED)."""
+        return self._move(task_id, Status.CANCELLED, reason=reason)
+
+    def _move(
+        self,
+        task_id: str,
+        target: Status,
+        *,
+        reason: str,
+        assignee: str | None = None,
+        seen: Task | None = None,
+    ) -> Task:
+        # Read, check, then write conditionally on what was read: a writer that
+        # moved the task in between makes this a ConflictError, not an overwrite.
+        task = seen or self.store.get_task(task_id)
+        check_transition(task.id, task.status, target)
+        return self.store.move(
+            task.id,
+            target,
+            actor=self.actor,
+            reason=reason,
+            expected=task.status,
+            assignee=assignee,
+        )
+
+
+def parse_status(value: Status | str) -> Status:
+    """A `Status` from its name in any case; `InvalidValueError` naming the valid ones."""
+    if isinstance(value, Status):
+        return value
+    try:
+        return Status(value.strip().upper())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise InvalidValueError(f"unknown status {value!r}; expected one of {names}") from None

@@ -1,0 +1,383 @@
+"""The SQL store: agents, tasks and their audit trail on SQLite or PostgreSQL.
+
+Every status change is one transaction holding a conditional update of the task
+(`WHERE id = :id AND status = :expected`) and the append of its transition row.
+Zero rows updated means another writer moved the task first; that is reported
+as a `ConflictError`, never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from taskline.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    DependenciesNotMetError,
+    InvalidValueError,
+    NotFoundError,
+    StoreError,
+)
+from taskline.ids import new_id
+from taskline.lifecycle import Status, check_transition
+from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
+from taskline.store.engine import WRITE, create_store_engine
+from taskline.store.migrate import ensure_schema
+from taskline.store.tables import agents, task_dependencies, task_events, tasks, transitions
+
+_TASK_COLUMNS = [c.name for c in tasks.columns]
+_AGENT_COLUMNS = [c.name for c in agents.columns]
+
+
+class SqlStore:
+    """Persistent agents and tasks; safe to share between threads and processes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> SqlStore:
+        """Connect to `url` and migrate the schema to the current version if needed."""
+        engine = create_store_engine(url)
+        try:
+            ensure_schema(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise StoreError(f"cannot open database {where}: {_first_line(exc.orig)}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**WRITE)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    # -- agents ---------------------------------------------------------------
+
+    def add_agent(self, agent: Agent) -> Agent:
+        """Store a new agent; refuse a name that is taken."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(agents).values(_agent_row(agent)))
+        except IntegrityError as exc:
+            raise AlreadyExistsError("agent", agent.name) from exc
+        return agent
+
+    def save_agent(self, agent: Agent) -> Agent:
+        """Store an agent, replacing one of the same name but keeping its creation time."""
+        with self._write() as conn:
+            row = _agent_row(agent)
+            found = conn.execute(
+                update(agents)
+                .where(agents.c.name == agent.name)
+                .values({k: v for k, v in row.items() if k != "created_at"})
+            )
+            if found.rowcount == 0:
+                conn.execute(insert(agents).values(row))
+        return self.get_agent(agent.name)
+
+    def get_agent(self, name: str) -> Agent:
+        """The agent called `name`."""
+        with self._read() as conn:
+            row = conn.execute(select(agents).where(agents.c.name == name)).first()
+        if row is None:
+            raise NotFoundError("agent", name)
+        return _agent_from_row(row)
+
+    def list_agents(self) -> list[Agent]:
+        """Every agent, by name."""
+        with self._read() as conn:
+            rows = conn.execute(select(agents).order_by(agents.c.name)).all()
+        return [_agent_from_row(row) for row in rows]
+
+    # -- tasks ----------------------------------------------------------------
+
+    def create_task(self, task: Task, *, actor: str, reason: str = "") -> Task:
+        """Store a new task in CREATED and open its transition trail."""
+        if task.status is not Status.CREATED or task.assignee is not None:
+            raise InvalidValueError(
+                "a new task starts in CREATED with no assignee; assign it afterwards"
+            )
+        with self._write() as conn:
+            if task.dependencies:
+                known = set(
+                    conn.execute(
+                        select(tasks.c.id).where(tasks.c.id.in_(task.dependencies))
+                    ).scalars()
+                )
+                unknown = [dep for dep in task.dependencies if dep not in known]
+                if unknown:
+                    raise InvalidValueError(f"unknown dependency: {', '.join(unknown)}")
+            conn.execute(insert(tasks).values(_task_row(task)))
+            if task.dependencies:
+                conn.execute(
+                    insert(task_dependencies),
+                    [{"task_id": task.id, "depends_on": dep} for dep in task.dependencies],
+                )
+            conn.execute(
+                insert(transitions).values(
+                    task_id=task.id,
+                    seq=1,
+                    from_status=None,
+                    to_status=Status.CREATED.value,
+                    at=task.created_at,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
+        return task
+
+    def get_task(self, task_id: str) -> Task:
+        """The task with id `task_id`."""
+        with self._read() as conn:
+            return self._get_task(conn, task_id)
+
+    def list_tasks(self, status: Status | None = None) -> list[Task]:
+        """Tasks in creation order, optionally only those in `status`."""
+        query = select(tasks).order_by(tasks.c.id)
+        deps_query = select(task_dependencies).order_by(
+            task_dependencies.c.task_id, task_dependencies.c.depends_on
+        )
+        if status is not None:
+            query = query.where(tasks.c.status == status.value)
+            deps_query = deps_query.join(tasks, tasks.c.id == task_dependencies.c.task_id).where(
+                tasks.c.status == status.value
+            )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            deps: dict[str, list[str]] = defaultdict(list)
+            for task_id, depends_on in conn.execute(deps_query):
+                deps[task_id].append(depends_on)
+        return [_task_from_row(row, deps[row.id]) for row in rows]
+
+    def transitions(self, task_id: str) -> list[Transition]:
+        """The task's status changes, oldest first, starting with its creation."""
+        with self._read() as conn:
+            self._get_task(conn, task_id)
+            rows = conn.execute(
+                select(transitions).where(transitions.c.task_id == task_id).order_by("seq")
+            ).all()
+        return [
+            Transition(
+                task_id=row.task_id,
+                seq=row.seq,
+                from_status=row.from_status,
+                to_status=row.to_status,
+                at=row.at,
+                actor=row.actor,
+                reason=row.reason,
+            )
+            for row in rows
+        ]
+
+    def events(self, task_id: str) -> list[TaskEvent]:
+        """The task's audited events that are not status changes, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(task_events).where(task_events.c.task_id == task_id).order_by("id")
+            ).all()
+        return [
+            TaskEvent(task_id=r.task_id, kind=r.kind, at=r.at, actor=r.actor, detail=r.detail)
+            for r in rows
+        ]
+
+    def move(
+        self,
+        task_id: str,
+        target: Status,
+        *,
+        actor: str,
+        reason: str = "",
+        expected: Status | None = None,
+        assignee: str | None = None,
+    ) -> Task:
+        """Move a task to `target` if the lifecycle table allows it.
+
+        `expected` is the status the caller saw; if the task is no longer there,
+        the move is a `ConflictError`. `assignee` is given only with a move to
+        ASSIGNED, and defaults to the task's current assignee.
+        """
+        with self._write() as conn:
+            task = self._get_task(conn, task_id)
+            current = task.status
+            if expected is not None and current is not expected:
+                raise ConflictError(
+                    task_id=task_id, expected=expected, actual=current, requested=target
+                )
+            check_transition(task_id, current, target)
+            new_assignee = self._assignee_for(conn, task, target, assignee)
+            if target is Status.IN_PROGRESS:
+                self._check_dependencies(conn, task)
+            now = utcnow()
+            moved = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.status == current.value)
+                .values(status=target.value, assignee=new_assignee, updated_at=now)
+            )
+            if moved.rowcount != 1:
+                actual = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id))
+                raise ConflictError(
+                    task_id=task_id, expected=current, actual=actual.scalar_one(), requested=target
+                )
+            self._append_transition(conn, task_id, current, target, now, actor, reason)
+            return task.model_copy(
+                update={"status": target, "assignee": new_assignee, "updated_at": now}
+            )
+
+    def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task:
+        """Give an ASSIGNED task to another agent; an audited event, not a status change."""
+        with self._write() as conn:
+            task = self._get_task(conn, task_id)
+            if task.status is not Status.ASSIGNED:
+                raise InvalidValueError(
+                    f"task {task_id} is {task.status}, only an ASSIGNED task can be reassigned"
+                )
+            self._require_agent(conn, agent)
+            if task.assignee == agent:
+                return task
+            now = utcnow()
+            changed = conn.execute(
+                update(tasks)
+                .where(
+                    tasks.c.id == task_id,
+                    tasks.c.status == Status.ASSIGNED.value,
+                    tasks.c.assignee == task.assignee,
+                )
+                .values(assignee=agent, updated_at=now)
+            )
+            if changed.rowcount != 1:
+                actual = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id))
+                raise ConflictError(
+                    task_id=task_id,
+                    expected=Status.ASSIGNED,
+                    actual=actual.scalar_one(),
+                    requested=Status.ASSIGNED,
+                )
+            conn.execute(
+                insert(task_events).values(
+                    id=new_id(),
+                    task_id=task_id,
+                    kind="reassigned",
+                    at=now,
+                    actor=actor,
+                    detail={"from": task.assignee, "to": agent, "reason": reason},
+                )
+            )
+            return task.model_copy(update={"assignee": agent, "updated_at": now})
+
+    # -- helpers --------------------------------------------------------------
+
+    def _get_task(self, conn: Connection, task_id: str) -> Task:
+        row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+        if row is None:
+            raise NotFoundError("task", task_id)
+        deps = conn.execute(
+            select(task_dependencies.c.depends_on)
+            .where(task_dependencies.c.task_id == task_id)
+            .order_by(task_dependencies.c.depends_on)
+        ).scalars()
+        return _task_from_row(row, list(deps))
+
+    def _require_agent(self, conn: Connection, name: str) -> None:
+        if conn.execute(select(agents.c.name).where(agents.c.name == name)).first() is None:
+            raise NotFoundError("agent", name)
+
+    def _assignee_for(
+        self, conn: Connection, task: Task, target: Status, assignee: str | None
+    ) -> str | None:
+        if target is not Status.ASSIGNED:
+            if assignee is not None:
+                raise InvalidValueError("an assignee is given only with a move to ASSIGNED")
+            return task.assignee
+        chosen = assignee or task.assignee
+        if chosen is None:
+            raise InvalidValueError(
+                f"task {task.id} has no assignee: use `taskline task assign {task.id} AGENT`"
+            )
+        self._require_agent(conn, chosen)
+        return chosen
+
+    def _check_dependencies(self, conn: Connection, task: Task) -> None:
+        if not task.dependencies:
+            return
+        rows = conn.execute(
+            select(tasks.c.id, tasks.c.status)
+            .where(tasks.c.id.in_(task.dependencies), tasks.c.status != Status.COMPLETED.value)
+            .order_by(tasks.c.id)
+        ).all()
+        if rows:
+            raise DependenciesNotMetError(
+                task_id=task.id, pending=[(row.id, row.status) for row in rows]
+            )
+
+    def _append_transition(
+        self,
+        conn: Connection,
+        task_id: str,
+        current: Status,
+        target: Status,
+        at: Any,
+        actor: str,
+        reason: str,
+    ) -> None:
+        last = conn.execute(
+            select(func.max(transitions.c.seq)).where(transitions.c.task_id == task_id)
+        ).scalar_one()
+        conn.execute(
+            insert(transitions).values(
+                task_id=task_id,
+                seq=(last or 0) + 1,
+                from_status=current.value,
+                to_status=target.value,
+                at=at,
+                actor=actor,
+                reason=reason,
+            )
+        )
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error) else "error"
+
+
+def _agent_row(agent: Agent) -> dict[str, Any]:
+    row = agent.model_dump(mode="python")
+    row["skills"] = list(agent.skills)
+    row["tools"] = None if agent.tools is None else list(agent.tools)
+    return row
+
+
+def _agent_from_row(row: Row[Any]) -> Agent:
+    return Agent.model_validate({name: getattr(row, name) for name in _AGENT_COLUMNS})
+
+
+def _task_row(task: Task) -> dict[str, Any]:
+    row = task.model_dump(mode="python", exclude={"dependencies"})
+    for name in ("acceptance_criteria", "checks", "expected_artifacts", "reviewers"):
+        row[name] = list(row[name])
+    row["status"] = task.status.value
+    return row
+
+
+def _task_from_row(row: Row[Any], dependencies: Sequence[str]) -> Task:
+    values = {name: getattr(row, name) for name in _TASK_COLUMNS}
+    values["dependencies"] = tuple(dependencies)
+    return Task.model_validate(values)

@@ -1,0 +1,112 @@
+"""The tables taskline keeps, as SQLAlchemy Core metadata.
+
+The schema is created and changed only by the numbered migrations in
+`migrations/versions`; a test checks that these definitions and the migrated
+database agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from taskline.lifecycle import ORDER
+from taskline.store.types import Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ORDER)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("instructions", Text, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("tools", JSON, nullable=True),
+    Column("budget_usd", Money, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("acceptance_criteria", JSON, nullable=False),
+    Column("checks", JSON, nullable=False),
+    Column("expected_artifacts", JSON, nullable=False),
+    Column("budget_usd", Money, nullable=True),
+    Column("max_turns", Integer, nullable=True),
+    Column("timeout_seconds", Float, nullable=True),
+    Column("deadline", UtcDateTime, nullable=True),
+    Column("assignee", String(64), ForeignKey("agents.name"), nullable=True),
+    Column("reviewers", JSON, nullable=False),
+    Column("human_review", Boolean, nullable=False),
+    Column("max_rework", Integer, nullable=False),
+    Column("workspace", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
+    Index(None, "status"),
+    Index(None, "assignee"),
+)
+
+task_dependencies = Table(
+    "task_dependencies",
+    metadata,
+    Column("task_id", String(26), ForeignKey("tasks.id"), primary_key=True),
+    Column("depends_on", String(26), ForeignKey("tasks.id"), primary_key=True),
+    CheckConstraint("task_id <> depends_on", name="not_self"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("task_id", String(26), ForeignKey("tasks.id"), primary_key=True),
+    # (task_id, seq) is the key: two writers can never append the same step.
+    Column("seq", Integer, primary_key=True),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+task_events = Table(
+    "task_events",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("task_id", String(26), ForeignKey("tasks.id"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index(None, "task_id"),
+)

@@ -1,0 +1,104 @@
+"""A fresh database ends with exactly the expected schema, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from taskline.errors import StoreError
+from taskline.store import SqlStore
+from taskline.store.migrate import HEAD_REVISION, MIGRATIONS_DIR
+from taskline.store.tables import metadata
+from tests.conftest import BACKENDS, new_database_url
+
+EXPECTED_COLUMNS = {
+    "agents": [
+        "name", "model", "role", "instructions", "skills", "tools", "budget_usd", "created_at",
+    ],
+    "tasks": [
+        "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
+        "expected_artifacts", "budget_usd", "max_turns", "timeout_seconds", "deadline",
+        "assignee", "reviewers", "human_review", "max_rework", "workspace", "status",
+        "created_at", "updated_at",
+    ],
+    "task_dependencies": ["task_id", "depends_on"],
+    "transitions": ["task_id", "seq", "from_status", "to_status", "at", "actor", "reason"],
+    "task_events": ["id", "task_id", "kind", "at", "actor", "detail"],
+    "alembic_version": ["version_num"],
+}  # fmt: skip
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return new_database_url(request.param, tmp_path, request)
+
+
+def test_fresh_database_has_expected_tables_and_columns(empty_url: str) -> None:
+    store = SqlStore.open(empty_url)
+    try:
+        inspector = inspect(store.engine)
+        tables = set(inspector.get_table_names())
+        assert tables == set(EXPECTED_COLUMNS)
+        for table, columns in EXPECTED_COLUMNS.items():
+            assert [c["name"] for c in inspector.get_columns(table)] == columns, table
+        assert inspector.get_pk_constraint("transitions")["constrained_columns"] == [
+            "task_id",
+            "seq",
+        ]
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+                HEAD_REVISION
+            )
+    finally:
+        store.close()
+
+
+def test_migrations_match_table_definitions(empty_url: str) -> None:
+    store = SqlStore.open(empty_url)
+    try:
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        store.close()
+
+
+def test_head_revision_constant_matches_the_scripts() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_opening_twice_migrates_once(empty_url: str) -> None:
+    SqlStore.open(empty_url).close()
+    store = SqlStore.open(empty_url)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        store.close()
+
+
+def test_database_from_a_newer_taskline_is_refused(empty_url: str) -> None:
+    store = SqlStore.open(empty_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.close()
+    with pytest.raises(
+        StoreError,
+        match="^cannot migrate the database: Can't locate revision identified by '9999'$",
+    ):
+        SqlStore.open(empty_url)
+
+
+def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        StoreError, match=r"^cannot open database sqlite:///.*: unable to open database file$"
+    ):
+        SqlStore.open(f"sqlite:///{tmp_path}/missing-dir/x.db")
