@@ -14,7 +14,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from taskline import Status, Taskline
@@ -30,17 +29,15 @@ def moves_per_second(url: str, tasks: int) -> tuple[float, float]:
         tl.add_agent("bench", model="scripted:none")
         ids = [tl.create_task(f"bench {i}").id for i in range(tasks)]
         timings: list[float] = []
-
-        def timed(move: Callable[[], object]) -> None:
-            start = time.perf_counter()
-            move()
-            timings.append(time.perf_counter() - start)
-
         started = time.perf_counter()
         for task_id in ids:
-            timed(lambda: tl.assign(task_id, "bench"))
+            start = time.perf_counter()
+            tl.assign(task_id, "bench")
+            timings.append(time.perf_counter() - start)
             for target in MOVES:
-                timed(lambda: tl.move(task_id, target))
+                start = time.perf_counter()
+                tl.move(task_id, target)
+                timings.append(time.perf_counter() - start)
         elapsed = time.perf_counter() - started
     return len(timings) / elapsed, statistics.median(timings) * 1000
 
