@@ -92,4 +92,3 @@ class DependenciesNotMetError(TasklineError):
         self.pending = tuple(pending)
         listed = ", ".join(f"{dep} ({status})" for dep, status in self.pending)
         super().__init__(f"cannot start task {task_id}: dependencies not COMPLETED: {listed}")
-
