@@ -67,7 +67,11 @@ class Taskline:
             home.mkdir(parents=True, exist_ok=True)
         config = config if config is not None else load_config(config_path(env))
         taskline = cls(SqlStore.open(url), config, actor)
-        taskline.sync_config_agents()
+        try:
+            taskline.sync_config_agents()
+        except BaseException:
+            taskline.close()
+            raise
         return taskline
 
     def close(self) -> None:

@@ -48,10 +48,12 @@ class SqlStore:
         engine = create_store_engine(url)
         try:
             ensure_schema(engine)
-        except OperationalError as exc:
-            engine.dispose()
-            where = engine.url.render_as_string(hide_password=True)
-            raise StoreError(f"cannot open database {where}: {_first_line(exc.orig)}") from exc
+        except BaseException as exc:
+            engine.dispose()  # a half-opened store must not leak its connections
+            if isinstance(exc, OperationalError):
+                where = engine.url.render_as_string(hide_password=True)
+                raise StoreError(f"cannot open database {where}: {_first_line(exc.orig)}") from exc
+            raise
         return cls(engine)
 
     def close(self) -> None:
