@@ -4,11 +4,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# llama-cpp-python compiles llama.cpp once (a few minutes on two cores; pip caches
+# the wheel). A portable build, so a cached wheel runs on any x86-64 machine.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: demo test lint typecheck unit bench clean
 
 demo: $(VENV)/.installed-demo
-	TASKLINE=$(BIN)/taskline bash demo/lifecycle.sh
+	$(BIN)/taskline demo
 
 test: lint typecheck unit
 
@@ -35,7 +38,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@
 
 clean:

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from taskline.errors import ConfigError
+from taskline.llm.registry import EndpointConfig
 from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
 
 DEFAULT_MAX_TURNS = 30
@@ -63,6 +64,8 @@ class Config(_Section):
     """Limits for new tasks."""
     agents: dict[Name, AgentConfig] = {}
     """Agents by name; stored when taskline opens, so they can be assigned tasks."""
+    endpoints: dict[Name, EndpointConfig] = {}
+    """Model endpoints by name; `NAME:MODEL` references MODEL at endpoint NAME."""
 
 
 def taskline_home(env: Mapping[str, str] = os.environ) -> Path:

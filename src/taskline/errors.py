@@ -3,12 +3,15 @@
     TasklineError
     ├── InvalidValueError        a value a user gave is not acceptable
     ├── ConfigError              taskline.toml or the environment is wrong
+    │   └── ModelReferenceError  a model reference names no model taskline can reach
     ├── NotFoundError            no task or agent with that id or name
     ├── AlreadyExistsError       the name or id is taken
     ├── IllegalTransitionError   the lifecycle table does not allow the move
     ├── ConflictError            somebody else changed the task first
     ├── DependenciesNotMetError  a task cannot start before its dependencies finish
-    └── StoreError               the database cannot be opened or migrated
+    ├── StoreError               the database cannot be opened or migrated
+    └── ProviderError            a model call failed, after any retries
+        └── ResponseParseError   the call was billed but its answer could not be read
 
 Each carries the facts as typed attributes, and its message is one line that a
 person can act on; the CLI prints it as it is.
@@ -17,6 +20,11 @@ person can act on; the CLI prints it as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # taskline.llm imports this module; only annotations need Usage
+    from taskline.llm.types import PriceSource, Usage
 
 
 class TasklineError(Exception):
@@ -92,3 +100,68 @@ class DependenciesNotMetError(TasklineError):
         self.pending = tuple(pending)
         listed = ", ".join(f"{dep} ({status})" for dep, status in self.pending)
         super().__init__(f"cannot start task {task_id}: dependencies not COMPLETED: {listed}")
+
+
+class ModelReferenceError(ConfigError):
+    """A model reference (`openai:gpt-4o-mini`, `local:smollm2`, …) names no usable model."""
+
+    def __init__(self, ref: str, reason: str) -> None:
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"model {ref!r}: {reason}")
+
+
+class ProviderError(TasklineError):
+    """A model call failed: refused, unreachable or still failing when the attempts ran out."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        model: str,
+        detail: str,
+        status_code: int | None = None,
+        attempts: int = 1,
+        attempt_errors: Sequence[str] = (),
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.detail = detail
+        self.status_code = status_code
+        self.attempts = attempts
+        self.attempt_errors = tuple(attempt_errors)
+        plural = "" if attempts == 1 else "s"
+        super().__init__(f"{provider}:{model} failed after {attempts} attempt{plural}: {detail}")
+
+
+class ResponseParseError(ProviderError):
+    """The provider answered and billed the call, but the answer could not be read.
+
+    The usage and cost are kept so the call can still be recorded; `usage` is None
+    only when the body was too broken to say.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        model: str,
+        detail: str,
+        usage: Usage | None,
+        cost_usd: Decimal | None,
+        price_source: PriceSource,
+        body_excerpt: str,
+        attempts: int = 1,
+        attempt_errors: Sequence[str] = (),
+    ) -> None:
+        self.usage = usage
+        self.cost_usd = cost_usd
+        self.price_source = price_source
+        self.body_excerpt = body_excerpt
+        super().__init__(
+            provider=provider,
+            model=model,
+            detail=f"unreadable response: {detail}",
+            attempts=attempts,
+            attempt_errors=attempt_errors,
+        )

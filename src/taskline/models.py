@@ -148,6 +148,12 @@ class Task(Record):
     """When the task was created."""
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     """When the task last changed."""
+    summary: str | None = None
+    """The completion summary of the latest run that handed in its work."""
+    failure_category: str | None = None
+    """Why the task FAILED (`timeout`, `max_turns`, `budget_exhausted` …); None otherwise."""
+    failure_message: str | None = None
+    """The failure in words."""
 
     @field_validator("dependencies")
     @classmethod

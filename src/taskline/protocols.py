@@ -6,10 +6,25 @@ double built on the real thing) without patching.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
 from taskline.lifecycle import Status
+from taskline.llm.types import Message, ModelResponse, ToolDefinition
 from taskline.models import Agent, Task, TaskEvent, Transition
+from taskline.records import (
+    Artifact,
+    CostRecord,
+    Review,
+    Run,
+    RunStatus,
+    TaskMetrics,
+    ToolCallRecord,
+    Turn,
+)
+from taskline.tools.base import ToolContext, ToolResult
 
 
 class Store(Protocol):
@@ -33,6 +48,101 @@ class Store(Protocol):
         reason: str = "",
         expected: Status | None = None,
         assignee: str | None = None,
+        summary: str | None = None,
+        failure_category: str | None = None,
     ) -> Task: ...
     def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task: ...
+    def start_run(self, run: Run) -> Run: ...
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        ended_at: datetime,
+        summary: str | None = None,
+        failure_category: str | None = None,
+        failure_message: str | None = None,
+    ) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def list_runs(self, task_id: str) -> list[Run]: ...
+    def add_turn(self, turn: Turn, calls: Sequence[ToolCallRecord]) -> None: ...
+    def turns(self, run_id: str) -> list[Turn]: ...
+    def tool_calls(self, run_id: str) -> list[ToolCallRecord]: ...
+    def add_cost_record(self, record: CostRecord) -> CostRecord: ...
+    def cost_records(self, task_id: str | None = None) -> list[CostRecord]: ...
+    def task_spend(self, task_id: str) -> tuple[Decimal, int]: ...
+    def add_artifacts(self, changes: Sequence[Artifact]) -> None: ...
+    def artifacts(self, task_id: str) -> list[Artifact]: ...
+    def add_review(self, review: Review) -> Review: ...
+    def reviews(self, task_id: str) -> list[Review]: ...
+    def save_metrics(self, metrics: TaskMetrics) -> TaskMetrics: ...
+    def get_metrics(self, task_id: str) -> TaskMetrics | None: ...
+    def list_metrics(self) -> list[TaskMetrics]: ...
     def close(self) -> None: ...
+
+
+class Model(Protocol):
+    """A language model: messages and tool definitions in, one answer out.
+
+    Implementations: `taskline.llm.openai_compat.OpenAICompatModel`,
+    `taskline.llm.anthropic.AnthropicModel`, `taskline.llm.local.LocalModel` and
+    `taskline.llm.scripted.ScriptedModel`; `taskline.llm.resolve_model` picks one
+    from a reference such as `openai:gpt-4o-mini`.
+    """
+
+    @property
+    def provider(self) -> str:
+        """Who serves the model: `openai`, `anthropic`, `local`, `scripted` or an endpoint name."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """The model's name at that provider."""
+        ...
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()
+    ) -> ModelResponse:
+        """The model's answer to `messages`, given that it may call `tools`.
+
+        Raises `ProviderError` when the call fails after its retries, and its
+        subclass `ResponseParseError`, which carries the usage, when the call
+        was billed but its answer could not be read.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the model is not used afterwards."""
+        ...
+
+
+class Tool(Protocol):
+    """Something an agent can call while it works: a name, a JSON Schema, and `run`.
+
+    The built-in tools are `taskline.tools.BUILTIN_TOOLS`; `taskline.tools.builtin_tools`
+    picks an agent's, and `taskline.tools.run_tool_calls` runs a turn's calls.
+    """
+
+    @property
+    def name(self) -> str:
+        """Name the model calls it by."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What the tool does and when to use it, written for the model."""
+        ...
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON Schema of the arguments: an object schema."""
+        ...
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+        """Run with `arguments` in `context`.
+
+        Every problem (invalid arguments, a path outside the workspace, a
+        failing command, an OSError) comes back as a result with `is_error`
+        set, never as an exception.
+        """
+        ...

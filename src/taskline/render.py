@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from taskline.costs import CostTotals
 from taskline.lifecycle import Status
 from taskline.models import Agent, Task, TaskEvent, Transition
+from taskline.records import Artifact, CostRecord, TaskDetail, TaskMetrics
 
 STATUS_STYLE = {
     Status.CREATED: "white",
@@ -40,15 +43,51 @@ def _when(moment: datetime | None) -> str:
 
 
 def task_json(
-    task: Task, trail: Sequence[Transition], events: Sequence[TaskEvent] = ()
+    task: Task,
+    trail: Sequence[Transition],
+    events: Sequence[TaskEvent] = (),
+    detail: TaskDetail | None = None,
 ) -> dict[str, Any]:
-    """A task with its transition log (and audited events) as JSON-ready data."""
-    data = task.model_dump(mode="json")
+    """A task with its transition log, events, and (given `detail`) what its runs left."""
+    data = task.model_dump(mode="json", exclude={"failure_category", "failure_message"})
+    data["failure"] = (
+        {"category": task.failure_category, "message": task.failure_message}
+        if task.failure_category or task.failure_message
+        else None
+    )
     data["transitions"] = [
         t.model_dump(mode="json", include={"from_status", "to_status", "at", "actor", "reason"})
         for t in trail
     ]
     data["events"] = [e.model_dump(mode="json", exclude={"task_id"}) for e in events]
+    if detail is not None:
+        data["artifacts"] = [
+            a.model_dump(mode="json", include={"path", "change", "size", "sha256"})
+            for a in detail.artifacts
+        ]
+        data["metrics"] = (
+            None
+            if detail.metrics is None
+            else detail.metrics.model_dump(mode="json", exclude={"task_id", "updated_at"})
+        )
+        data["reviews"] = [r.model_dump(mode="json", exclude={"task_id"}) for r in detail.reviews]
+        data["runs"] = [
+            {
+                **run.model_dump(mode="json", exclude={"task_id"}),
+                "turns": [
+                    {
+                        **turn.model_dump(mode="json", exclude={"run_id"}),
+                        "tool_calls": [
+                            c.model_dump(mode="json", exclude={"run_id", "turn"})
+                            for c in detail.tool_calls.get(run.id, [])
+                            if c.turn == turn.number
+                        ],
+                    }
+                    for turn in detail.turns.get(run.id, [])
+                ],
+            }
+            for run in detail.runs
+        ]
     return data
 
 
@@ -85,8 +124,13 @@ def tasks_table(tasks: Sequence[Task]) -> None:
     _console().print(table if tasks else "no tasks")
 
 
-def task_detail(task: Task, trail: Sequence[Transition], events: Sequence[TaskEvent]) -> None:
-    """A task's fields, then its transition log."""
+def task_detail(
+    task: Task,
+    trail: Sequence[Transition],
+    events: Sequence[TaskEvent],
+    detail: TaskDetail | None = None,
+) -> None:
+    """A task's fields, its transition log, then what its runs left."""
     console = _console()
     console.print(f"[bold]{task.title}[/]  {_status(task.status)}")
     fields = {
@@ -116,6 +160,32 @@ def task_detail(task: Task, trail: Sequence[Transition], events: Sequence[TaskEv
     console.print(transitions_table(trail))
     for event in events:
         console.print(f"  {_when(event.at)}  {event.kind} by {event.actor}: {event.detail}")
+    if detail is not None:
+        _run_detail(console, task, detail)
+
+
+def _run_detail(console: Console, task: Task, detail: TaskDetail) -> None:
+    if task.summary:
+        console.print(f"\n[bold]Summary[/] {task.summary}")
+    if task.failure_category or task.failure_message:
+        console.print(f"\n[red]Failure[/] {task.failure_category}: {task.failure_message}")
+    for run in detail.runs:
+        console.print(
+            f"\n[bold]Run {run.number}[/] ({run.trigger}, {run.agent} on {run.model}): {run.status}"
+        )
+        for call in detail.tool_calls.get(run.id, []):
+            mark = "[red]x[/]" if call.is_error else "[green]✓[/]"
+            args = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in call.arguments.items())
+            console.print(f"  turn {call.turn}  {mark} {call.name}({args})")
+    for review in detail.reviews:
+        verdict = "[green]approved[/]" if review.approved else "[red]rejected[/]"
+        first = review.feedback.splitlines()[0] if review.feedback else ""
+        console.print(f"review by {review.reviewer}: {verdict} {first}")
+    if detail.artifacts:
+        console.print()
+        artifacts_table(detail.artifacts)
+    if detail.metrics is not None:
+        console.print(f"\n[bold]Metrics[/] {metrics_line(detail.metrics)}")
 
 
 def transitions_table(trail: Sequence[Transition]) -> Table:
@@ -129,3 +199,113 @@ def transitions_table(trail: Sequence[Transition]) -> Table:
             str(t.seq), _when(t.at), _status(t.from_status), _status(t.to_status), t.actor, t.reason
         )
     return table
+
+
+def usd(amount: Decimal | None) -> str:
+    """Dollars for people: enough digits for sub-cent calls; `unknown` for no price."""
+    if amount is None:
+        return "unknown"
+    return f"${amount:.6f}" if amount < 1 else f"${amount:,.2f}"
+
+
+def costs_table(records: Sequence[CostRecord], totals: CostTotals) -> None:
+    """Cost records as a table, then their totals."""
+    console = _console()
+    if not records:
+        console.print("no billed calls yet")
+        return
+    table = Table("at", "task", "turn", "agent", "model", "in", "out", "cached", "cost", "source")
+    for r in records:
+        table.add_row(
+            _when(r.created_at),
+            r.task_id,
+            f"{r.turn}" if r.purpose == "agent" else f"review {r.turn}",
+            r.agent,
+            f"{r.provider}:{r.model}",
+            f"{r.input_tokens:,}",
+            f"{r.output_tokens:,}",
+            f"{r.cache_read_tokens:,}",
+            usd(r.cost_usd),
+            r.price_source,
+        )
+    console.print(table)
+    line = (
+        f"{totals.calls} calls, {totals.input_tokens:,} input + {totals.output_tokens:,} output"
+        f" tokens, total {usd(totals.cost_usd)}"
+    )
+    if totals.unpriced_calls:
+        line += f" ({totals.unpriced_calls} unpriced; priced calls {usd(totals.priced_cost_usd)})"
+    console.print(line)
+
+
+def run_result(task: Task, metrics: TaskMetrics | None, *, err: bool = False) -> None:
+    """How a run ended: status, summary or failure, and the task's overhead."""
+    console = Console(highlight=False, soft_wrap=True, stderr=err)
+    console.print(f"{task.id} {_status(task.status)}")
+    if task.status is Status.IN_REVIEW:
+        console.print(
+            f"waiting for review: taskline review approve|reject {task.id} [--feedback TEXT]"
+        )
+    if task.summary:
+        console.print(f"[bold]summary[/] {task.summary}")
+    if metrics is not None:
+        console.print(metrics_line(metrics))
+
+
+def metrics_line(m: TaskMetrics) -> str:
+    """A task's overhead in one line."""
+    cost = usd(m.cost_per_task)
+    if m.unpriced_calls:
+        cost += f" ({m.unpriced_calls} unpriced calls)"
+    return (
+        f"{m.turns_per_task} turns, {m.tokens_per_task:,} tokens ({m.input_tokens:,} in,"
+        f" {m.output_tokens:,} out), {cost}, {m.duration_seconds:.1f}s,"
+        f" {m.tool_calls} tool calls, {m.runs} runs"
+    )
+
+
+def metrics_detail(m: TaskMetrics) -> None:
+    """One task's metrics."""
+    _console().print(metrics_line(m))
+
+
+def artifacts_table(artifacts: Sequence[Artifact]) -> None:
+    """Artifacts as a table."""
+    if not artifacts:
+        _console().print("no artifacts")
+        return
+    table = Table("run", "change", "path", "size", "sha256")
+    for a in artifacts:
+        table.add_row(a.run_id[-6:], a.change, a.path, f"{a.size:,}", a.sha256[:12])
+    _console().print(table)
+
+
+def metrics_report(report: dict[str, Any]) -> None:
+    """Distributions by agent and by model, then the outliers."""
+    console = _console()
+    if not report["tasks"]:
+        console.print("no finished tasks yet")
+        return
+    for heading, groups in (("agent", report["by_agent"]), ("model", report["by_model"])):
+        table = Table(
+            heading, "tasks", "measure", "mean", "p50", "p90", "max", title=f"By {heading}"
+        )
+        for name, group in groups.items():
+            for measure in ("turns_per_task", "tokens_per_task", "cost_per_task"):
+                d = group[measure]
+                table.add_row(
+                    name, str(group["tasks"]), measure,
+                    *(_number(d[k]) for k in ("mean", "p50", "p90", "max")),
+                )  # fmt: skip
+        console.print(table)
+    for flag in report["outliers"]:
+        console.print(
+            f"[yellow]![/] {flag['task_id']}: {flag['measure']} {_number(flag['value'])}"
+            f" is {flag['times_median']}x the median ({_number(flag['median'])})"
+        )
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.6f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"

@@ -10,6 +10,7 @@ with Taskline.open() as tl:
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 from collections.abc import Iterable, Mapping
@@ -20,10 +21,15 @@ from types import TracebackType
 from typing import Any
 
 from taskline.config import Config, config_path, database_url, load_config, taskline_home
+from taskline.engine.blobs import BlobStore
+from taskline.engine.events import OnEvent, ignore
+from taskline.engine.executor import Executor, ModelFactory
 from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
 from taskline.protocols import Store
+from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
+from taskline.reports import TaskRow
 from taskline.store import SqlStore
 
 
@@ -42,10 +48,20 @@ class Taskline:
     `IllegalTransitionError` and writes nothing.
     """
 
-    def __init__(self, store: Store, config: Config | None = None, actor: str = "") -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config | None = None,
+        actor: str = "",
+        *,
+        home: Path | None = None,
+        model_factory: ModelFactory | None = None,
+    ) -> None:
         self.store = store
         self.config = config or Config()
         self.actor = actor or default_actor()
+        self.home = home or taskline_home()
+        self.model_factory = model_factory
 
     @classmethod
     def open(
@@ -66,7 +82,7 @@ class Taskline:
         if url.startswith("sqlite:///"):
             home.mkdir(parents=True, exist_ok=True)
         config = config if config is not None else load_config(config_path(env))
-        taskline = cls(SqlStore.open(url), config, actor)
+        taskline = cls(SqlStore.open(url), config, actor, home=home)
         try:
             taskline.sync_config_agents()
         except BaseException:
@@ -200,6 +216,112 @@ class Taskline:
     def events(self, task_id: str) -> list[TaskEvent]:
         """The task's audited events that are not status changes (reassignments)."""
         return self.store.events(task_id)
+
+    def cost_records(self, task_id: str | None = None) -> list[CostRecord]:
+        """Every billed LLM call, oldest first; of one task when `task_id` is given."""
+        if task_id is not None:
+            self.store.get_task(task_id)  # NotFoundError for a mistyped id, not an empty list
+        return self.store.cost_records(task_id)
+
+    # -- execution ------------------------------------------------------------
+
+    def executor(self, on_event: OnEvent = ignore) -> Executor:
+        """The engine that runs this store's tasks."""
+        return Executor(
+            self.store,
+            self.home,
+            endpoints=self.config.endpoints,
+            model_factory=self.model_factory,
+            on_event=on_event,
+        )
+
+    def run_task(
+        self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore
+    ) -> Task:
+        """Execute an ASSIGNED (or FAILED) task; returns it COMPLETED, FAILED or IN_REVIEW."""
+        return asyncio.run(
+            self.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds)
+        )
+
+    def review(
+        self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
+    ) -> Task:
+        """A person's verdict on a task in IN_REVIEW; a rejection runs the rework at once."""
+        return asyncio.run(
+            self.executor(on_event).human_review(
+                task_id, approve=approve, feedback=feedback, actor=self.actor
+            )
+        )
+
+    def runs(self, task_id: str) -> list[Run]:
+        """The task's runs, first to last."""
+        self.store.get_task(task_id)
+        return self.store.list_runs(task_id)
+
+    def artifacts(self, task_id: str) -> list[Artifact]:
+        """Files the task's runs created, modified or deleted."""
+        self.store.get_task(task_id)
+        return self.store.artifacts(task_id)
+
+    def extract_artifacts(self, task_id: str, directory: Path) -> list[Path]:
+        """Write the final contents of the task's artifacts under `directory`; deleted ones are
+        skipped. Returns the files written."""
+        latest: dict[str, Artifact] = {}
+        for artifact in self.artifacts(task_id):  # oldest run first: later runs win
+            latest[artifact.path] = artifact
+        blobs = BlobStore.in_home(self.home)
+        root = directory.resolve()
+        written = []
+        for path, artifact in sorted(latest.items()):
+            if artifact.change == "deleted":
+                continue
+            target = (root / path).resolve()
+            if not target.is_relative_to(root):
+                raise InvalidValueError(f"artifact path {path!r} leaves {directory}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blobs.get(artifact.sha256))
+            written.append(target)
+        return written
+
+    def metrics(self, task_id: str) -> TaskMetrics | None:
+        """The task's stored metrics; None until it first reached COMPLETED or FAILED."""
+        self.store.get_task(task_id)
+        return self.store.get_metrics(task_id)
+
+    def detail(self, task_id: str) -> TaskDetail:
+        """Runs with their turns and tool calls, artifacts, reviews and metrics of a task."""
+        runs = self.runs(task_id)
+        return TaskDetail(
+            runs=runs,
+            turns={run.id: self.store.turns(run.id) for run in runs},
+            tool_calls={run.id: self.store.tool_calls(run.id) for run in runs},
+            artifacts=self.store.artifacts(task_id),
+            reviews=self.store.reviews(task_id),
+            metrics=self.store.get_metrics(task_id),
+        )
+
+    def metrics_rows(self) -> list[TaskRow]:
+        """Every task with stored metrics, with the agent and model of its last run."""
+        rows = []
+        for metrics in self.store.list_metrics():
+            runs = self.store.list_runs(metrics.task_id)
+            last = runs[-1] if runs else None
+            rows.append(
+                TaskRow(
+                    task_id=metrics.task_id,
+                    agent=last.agent if last else "-",
+                    model=last.model if last else "-",
+                    values={
+                        "turns_per_task": metrics.turns_per_task,
+                        "tokens_per_task": metrics.tokens_per_task,
+                        "cost_per_task": (
+                            None if metrics.cost_per_task is None else float(metrics.cost_per_task)
+                        ),
+                        "duration_seconds": metrics.duration_seconds,
+                    },
+                )
+            )
+        return rows
 
     # -- moves ----------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from sqlalchemy import inspect, text
 
 from taskline.errors import StoreError
 from taskline.store import SqlStore
-from taskline.store.migrate import HEAD_REVISION, MIGRATIONS_DIR
+from taskline.store.engine import create_store_engine
+from taskline.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, upgrade
 from taskline.store.tables import metadata
 from tests.conftest import BACKENDS, new_database_url
 
@@ -25,11 +26,32 @@ EXPECTED_COLUMNS = {
         "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
         "expected_artifacts", "budget_usd", "max_turns", "timeout_seconds", "deadline",
         "assignee", "reviewers", "human_review", "max_rework", "workspace", "status",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "summary", "failure_category", "failure_message",
     ],
     "task_dependencies": ["task_id", "depends_on"],
     "transitions": ["task_id", "seq", "from_status", "to_status", "at", "actor", "reason"],
     "task_events": ["id", "task_id", "kind", "at", "actor", "detail"],
+    "runs": [
+        "id", "task_id", "number", "trigger", "agent", "model", "feedback", "status", "summary",
+        "failure_category", "failure_message", "started_at", "ended_at",
+    ],
+    "turns": ["run_id", "number", "text", "finish_reason", "started_at", "ended_at"],
+    "tool_calls": [
+        "run_id", "turn", "index", "call_id", "name", "arguments", "output", "is_error",
+        "duration_ms",
+    ],
+    "cost_records": [
+        "id", "task_id", "run_id", "purpose", "turn", "agent", "provider", "model",
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+        "reasoning_tokens", "cost_usd", "price_source", "latency_ms", "finish_reason",
+        "attempts", "error", "created_at",
+    ],
+    "artifacts": ["run_id", "path", "task_id", "change", "size", "sha256"],
+    "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at"],
+    "task_metrics": [
+        "task_id", "turns_per_task", "tokens_per_task", "input_tokens", "output_tokens",
+        "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "updated_at",
+    ],
     "alembic_version": ["version_num"],
 }  # fmt: skip
 
@@ -102,3 +124,29 @@ def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
         StoreError, match=r"^cannot open database sqlite:///.*: unable to open database file$"
     ):
         SqlStore.open(f"sqlite:///{tmp_path}/missing-dir/x.db")
+
+
+def test_old_database_is_migrated_on_first_use_keeping_its_data(empty_url: str) -> None:
+    engine = create_store_engine(empty_url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, title, description, type, priority, acceptance_criteria,"
+                " checks, expected_artifacts, reviewers, human_review, max_rework, status,"
+                " created_at, updated_at) VALUES ('T1', 'old task', '', 'general', 'normal',"
+                " '[]', '[]', '[]', '[]', false, 2, 'CREATED',"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = SqlStore.open(empty_url)
+    try:
+        task = store.get_task("T1")
+        assert (task.title, task.summary, task.failure_category) == ("old task", None, None)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+                HEAD_REVISION
+            )
+    finally:
+        store.close()

@@ -15,7 +15,7 @@ from taskline.errors import StoreError
 from taskline.store.engine import WRITE
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The newest migration; a test checks it matches the scripts in `migrations/versions`."""
 
 # An arbitrary constant: the PostgreSQL advisory lock that serializes migrations
@@ -38,8 +38,8 @@ def ensure_schema(engine: Engine) -> None:
     upgrade(engine)
 
 
-def upgrade(engine: Engine) -> None:
-    """Run every migration the database lacks, one process at a time."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations the database lacks up to `revision`, one process at a time."""
     from alembic import command
     from alembic.config import Config
     from alembic.util.exc import CommandError
@@ -53,7 +53,7 @@ def upgrade(engine: Engine) -> None:
                 connection.execute(text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
             config.attributes["connection"] = connection
             try:
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
             except CommandError as exc:
                 # Typically a database written by a newer taskline than this one.
                 raise StoreError(f"cannot migrate the database: {exc}") from exc

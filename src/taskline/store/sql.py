@@ -9,11 +9,10 @@ as a `ConflictError`, never overwritten.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -28,19 +27,17 @@ from taskline.errors import (
 from taskline.ids import new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
-from taskline.store.engine import WRITE, create_store_engine
+from taskline.store.engine import create_store_engine
 from taskline.store.migrate import ensure_schema
+from taskline.store.runs import RunQueries
 from taskline.store.tables import agents, task_dependencies, task_events, tasks, transitions
 
 _TASK_COLUMNS = [c.name for c in tasks.columns]
 _AGENT_COLUMNS = [c.name for c in agents.columns]
 
 
-class SqlStore:
-    """Persistent agents and tasks; safe to share between threads and processes."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class SqlStore(RunQueries):
+    """Persistent agents, tasks and runs; safe to share between threads and processes."""
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -55,22 +52,6 @@ class SqlStore:
                 raise StoreError(f"cannot open database {where}: {_first_line(exc.orig)}") from exc
             raise
         return cls(engine)
-
-    def close(self) -> None:
-        """Release every pooled connection."""
-        self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(**WRITE)
-            with connection.begin():
-                yield connection
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
 
     # -- agents ---------------------------------------------------------------
 
@@ -210,12 +191,17 @@ class SqlStore:
         reason: str = "",
         expected: Status | None = None,
         assignee: str | None = None,
+        summary: str | None = None,
+        failure_category: str | None = None,
     ) -> Task:
         """Move a task to `target` if the lifecycle table allows it.
 
         `expected` is the status the caller saw; if the task is no longer there,
         the move is a `ConflictError`. `assignee` is given only with a move to
-        ASSIGNED, and defaults to the task's current assignee.
+        ASSIGNED, and defaults to the task's current assignee. `summary` records
+        a completion summary with the move; a move to FAILED records
+        `failure_category` and the reason as the failure, and any other move
+        clears the failure.
         """
         with self._write() as conn:
             task = self._get_task(conn, task_id)
@@ -229,10 +215,19 @@ class SqlStore:
             if target is Status.IN_PROGRESS:
                 self._check_dependencies(conn, task)
             now = utcnow()
+            changes: dict[str, Any] = {
+                "status": target.value,
+                "assignee": new_assignee,
+                "updated_at": now,
+                "failure_category": failure_category if target is Status.FAILED else None,
+                "failure_message": reason if target is Status.FAILED else None,
+            }
+            if summary is not None:
+                changes["summary"] = summary
             moved = conn.execute(
                 update(tasks)
                 .where(tasks.c.id == task_id, tasks.c.status == current.value)
-                .values(status=target.value, assignee=new_assignee, updated_at=now)
+                .values(changes)
             )
             if moved.rowcount != 1:
                 actual = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id))
@@ -240,9 +235,7 @@ class SqlStore:
                     task_id=task_id, expected=current, actual=actual.scalar_one(), requested=target
                 )
             self._append_transition(conn, task_id, current, target, now, actor, reason)
-            return task.model_copy(
-                update={"status": target, "assignee": new_assignee, "updated_at": now}
-            )
+            return task.model_copy(update={**changes, "status": target})
 
     def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task:
         """Give an ASSIGNED task to another agent; an audited event, not a status change."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from taskline.lifecycle import ORDER
@@ -73,6 +74,9 @@ tasks = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("failure_category", String(32), nullable=True),
+    Column("failure_message", Text, nullable=True),
     CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
     Index(None, "status"),
     Index(None, "assignee"),
@@ -109,4 +113,119 @@ task_events = Table(
     Column("actor", Text, nullable=False),
     Column("detail", JSON, nullable=False),
     Index(None, "task_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("task_id", String(26), ForeignKey("tasks.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("feedback", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("failure_category", String(32), nullable=True),
+    Column("failure_message", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    # One run per number: a resumed or duplicated start cannot open run 2 twice.
+    UniqueConstraint("task_id", "number"),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    Column("run_id", String(26), ForeignKey("runs.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("finish_reason", String(32), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+)
+
+tool_calls = Table(
+    "tool_calls",
+    metadata,
+    Column("run_id", String(26), ForeignKey("runs.id"), primary_key=True),
+    Column("turn", Integer, primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("call_id", Text, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("is_error", Boolean, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+)
+
+cost_records = Table(
+    "cost_records",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("task_id", String(26), ForeignKey("tasks.id"), nullable=False),
+    Column("run_id", String(26), ForeignKey("runs.id"), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cache_read_tokens", Integer, nullable=False),
+    Column("cache_write_tokens", Integer, nullable=False),
+    Column("reasoning_tokens", Integer, nullable=False),
+    Column("cost_usd", Money, nullable=True),
+    Column("price_source", String(16), nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("finish_reason", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # A billed call is recorded once, even when a crashed run is replayed.
+    UniqueConstraint("run_id", "purpose", "turn"),
+    Index(None, "task_id"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", String(26), ForeignKey("runs.id"), primary_key=True),
+    Column("path", Text, primary_key=True),
+    Column("task_id", String(26), ForeignKey("tasks.id"), nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Index(None, "task_id"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("task_id", String(26), ForeignKey("tasks.id"), nullable=False),
+    Column("run_id", String(26), ForeignKey("runs.id"), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("approved", Boolean, nullable=False),
+    Column("feedback", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "task_id"),
+)
+
+task_metrics = Table(
+    "task_metrics",
+    metadata,
+    Column("task_id", String(26), ForeignKey("tasks.id"), primary_key=True),
+    Column("turns_per_task", Integer, nullable=False),
+    Column("tokens_per_task", Integer, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_per_task", Money, nullable=True),
+    Column("unpriced_calls", Integer, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("tool_calls", Integer, nullable=False),
+    Column("runs", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

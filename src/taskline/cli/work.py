@@ -1,0 +1,132 @@
+"""Running tasks and what they leave: `run`, `review`, `artifacts`, `metrics`, `costs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from taskline import render
+from taskline.cli.common import (
+    JsonFlag,
+    TaskId,
+    _print_json,
+    _taskline,
+    app,
+)
+from taskline.costs import total
+from taskline.errors import InvalidValueError
+from taskline.lifecycle import Status
+from taskline.models import Task
+from taskline.progress import LiveProgress
+from taskline.reports import metrics_report
+from taskline.service import Taskline
+
+
+@app.command("costs")
+def costs(
+    task_id: Annotated[
+        str | None, typer.Option("--task", metavar="TASK", help="Only this task's calls.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List billed LLM calls with their tokens and cost, and the totals."""
+    with _taskline() as tl:
+        records = tl.cost_records(task_id)
+    totals = total(records)
+    if as_json:
+        _print_json(
+            {
+                "records": [record.model_dump(mode="json") for record in records],
+                "totals": totals.model_dump(mode="json"),
+            }
+        )
+    else:
+        render.costs_table(records, totals)
+
+
+review_app = typer.Typer(help="Approve or reject work waiting for a person.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+Feedback = Annotated[str, typer.Option("--feedback", "-f", help="Why, sent to the agent.")]
+
+
+def finish(task: Task, tl: Taskline, *, err: bool = False) -> None:
+    """Print how a run ended (on stderr with `err`); a FAILED task exits 1."""
+    render.run_result(task, tl.metrics(task.id), err=err)
+    if task.status is Status.FAILED:
+        typer.echo(
+            f"error: task {task.id} FAILED ({task.failure_category}): {task.failure_message}",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def execute(tl: Taskline, task_id: str, timeout_seconds: float | None) -> Task:
+    """Run a task with live progress on stderr."""
+    with LiveProgress() as progress:
+        return tl.run_task(task_id, timeout_seconds=timeout_seconds, on_event=progress)
+
+
+@review_app.command("approve")
+def review_approve(task_id: TaskId, feedback: Feedback = "") -> None:
+    """Approve the work of a task in IN_REVIEW: it becomes COMPLETED."""
+    with _taskline() as tl:
+        finish(tl.review(task_id, approve=True, feedback=feedback), tl)
+
+
+@review_app.command("reject")
+def review_reject(task_id: TaskId, feedback: Feedback = "") -> None:
+    """Reject the work: the agent reworks it with the feedback (FAILED past max_rework)."""
+    with _taskline() as tl, LiveProgress() as progress:
+        task = tl.review(task_id, approve=False, feedback=feedback, on_event=progress)
+    with _taskline() as tl:
+        finish(task, tl)
+
+
+@app.command("artifacts")
+def artifacts(
+    task_id: TaskId,
+    as_json: JsonFlag = False,
+    extract: Annotated[
+        Path | None,
+        typer.Option(help="Write the artifacts' final contents into this directory."),
+    ] = None,
+) -> None:
+    """List the files a task's runs created, modified or deleted."""
+    with _taskline() as tl:
+        found = tl.artifacts(task_id)
+        written = tl.extract_artifacts(task_id, extract) if extract is not None else []
+    if as_json:
+        _print_json([a.model_dump(mode="json", exclude={"task_id"}) for a in found])
+    else:
+        render.artifacts_table(found)
+    for path in written:
+        typer.echo(f"extracted {path}", err=True)
+
+
+@app.command("metrics")
+def metrics(
+    task_id: Annotated[
+        str | None, typer.Option("--task", metavar="TASK", help="One task's metrics.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Overhead per task: turns, tokens, cost, duration — or their distributions."""
+    with _taskline() as tl:
+        if task_id is not None:
+            stored = tl.metrics(task_id)
+            if stored is None:
+                raise InvalidValueError(f"task {task_id} has no metrics yet: it has not finished")
+            data: dict[str, Any] = stored.model_dump(mode="json")
+            if as_json:
+                _print_json(data)
+            else:
+                render.metrics_detail(stored)
+            return
+        report = metrics_report(tl.metrics_rows())
+    if as_json:
+        _print_json(report)
+    else:
+        render.metrics_report(report)

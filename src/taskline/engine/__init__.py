@@ -1,0 +1,5 @@
+"""Executing a task: the run loop, its limits, review, artifacts and metrics.
+
+artifacts  snapshot a workspace, diff two snapshots, show a change as a text diff
+blobs      the content-addressed store that keeps files' contents
+"""

@@ -1,0 +1,311 @@
+"""Executing a task end to end: run, review, rework, and the final status.
+
+ASSIGNED (or FAILED, retried) -> IN_PROGRESS
+  run the agent loop in the workspace (snapshot before, diff after: artifacts)
+  submitted? -> IN_REVIEW: checks, reviewer agent, then maybe a person
+    approved -> COMPLETED
+    rejected -> IN_PROGRESS as a new run with the feedback, up to max_rework
+                times, then FAILED (review_rejected)
+  stopped?   -> FAILED with its category
+metrics stored whenever the task reaches COMPLETED or FAILED
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from taskline.engine.artifacts import ArtifactChange, diff, snapshot, text_diff
+from taskline.engine.blobs import BlobStore
+from taskline.engine.events import OnEvent, ignore
+from taskline.engine.loop import AgentLoop, Limits, Outcome
+from taskline.engine.metrics import store_metrics
+from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
+from taskline.errors import InvalidValueError
+from taskline.lifecycle import Status
+from taskline.llm.registry import EndpointConfig, resolve_model
+from taskline.models import Agent, Task, utcnow
+from taskline.protocols import Model, Store
+from taskline.records import Artifact, Review, Run, RunTrigger
+from taskline.tools import ToolContext, Workspace, builtin_tools
+
+ModelFactory = Callable[[str], Model]
+SYSTEM = "system"
+DIFF_CHARS_FOR_REVIEW = 4000
+
+
+class Executor:
+    """Runs tasks with their agents and reviews their work."""
+
+    def __init__(
+        self,
+        store: Store,
+        home: Path,
+        *,
+        endpoints: Mapping[str, EndpointConfig] | None = None,
+        model_factory: ModelFactory | None = None,
+        on_event: OnEvent = ignore,
+        actor: str = SYSTEM,
+    ) -> None:
+        self.store = store
+        self.home = home
+        self.blobs = BlobStore.in_home(home)
+        self.endpoints = dict(endpoints or {})
+        self.model_factory = model_factory or (lambda ref: resolve_model(ref, self.endpoints))
+        self.on_event = on_event
+        self.actor = actor
+
+    def workspace_of(self, task: Task) -> Path:
+        """The task's workspace: its `--workspace`, else `$TASKLINE_HOME/workspaces/<id>`."""
+        return Path(task.workspace) if task.workspace else self.home / "workspaces" / task.id
+
+    async def run_task(self, task_id: str, *, timeout_seconds: float | None = None) -> Task:
+        """Execute an ASSIGNED task (or a FAILED one again) until it is COMPLETED, FAILED,
+        or waiting in IN_REVIEW for a person."""
+        task = self.store.get_task(task_id)
+        if task.status not in (Status.ASSIGNED, Status.FAILED):
+            raise InvalidValueError(
+                f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
+            )
+        trigger: RunTrigger = "retry" if self.store.list_runs(task.id) else "first"
+        if task.status is Status.FAILED:
+            task = self.store.move(
+                task.id, Status.ASSIGNED, actor=self.actor, reason="retry", expected=Status.FAILED
+            )
+        task = self.store.move(
+            task.id,
+            Status.IN_PROGRESS,
+            actor=self.actor,
+            reason=f"run started ({trigger})",
+            expected=Status.ASSIGNED,
+        )
+        return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+
+    async def human_review(self, task_id: str, *, approve: bool, feedback: str, actor: str) -> Task:
+        """A person's verdict on a task waiting in IN_REVIEW; a rejection starts the rework."""
+        task = self.store.get_task(task_id)
+        if task.status is not Status.IN_REVIEW:
+            raise InvalidValueError(f"task {task.id} is {task.status}, not IN_REVIEW")
+        run = self.store.list_runs(task.id)[-1]
+        verdict = Verdict(
+            reviewer=actor,
+            approved=approve,
+            feedback=feedback or ("approved" if approve else "rejected"),
+        )
+        self._store_review(task, run, verdict)
+        return await self._conclude(task, run, verdict, timeout_seconds=None)
+
+    async def _execute(
+        self, task: Task, trigger: RunTrigger, *, feedback: str, timeout_seconds: float | None
+    ) -> Task:
+        agent = self.store.get_agent(task.assignee or "")
+        runs = self.store.list_runs(task.id)
+        run = self.store.start_run(
+            Run(
+                task_id=task.id,
+                number=len(runs) + 1,
+                trigger=trigger,
+                agent=agent.name,
+                model=agent.model,
+                feedback=feedback,
+            )
+        )
+        workspace = self.workspace_of(task)
+        workspace.mkdir(parents=True, exist_ok=True)
+        before = snapshot(workspace, self.blobs)
+        outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
+        changes = diff(before, snapshot(workspace, self.blobs))
+        records = self._store_artifacts(task, run, changes)
+        if outcome.summary is None:
+            return self._fail(task, run, outcome)
+        self.store.end_run(run.id, "submitted", ended_at=utcnow(), summary=outcome.summary)
+        task = self.store.move(
+            task.id,
+            Status.IN_REVIEW,
+            actor=f"agent:{agent.name}",
+            reason="work submitted",
+            expected=Status.IN_PROGRESS,
+            summary=outcome.summary,
+        )
+        verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
+        if verdict is None:
+            return task  # waiting for a person: `taskline review approve|reject`
+        return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
+
+    async def _agent_loop(
+        self, task: Task, agent: Agent, run: Run, workspace: Path, timeout_seconds: float | None
+    ) -> Outcome:
+        try:
+            model = self.model_factory(agent.model)
+        except Exception as exc:  # a bad model reference fails this run, not the process
+            return Outcome(failure_category="crashed", failure_message=str(exc))
+        spent_limit = task.budget_usd if task.budget_usd is not None else agent.budget_usd
+        limits = Limits(
+            max_turns=task.max_turns or 30,
+            budget_usd=spent_limit,
+            timeout_seconds=timeout_seconds or task.timeout_seconds or 600.0,
+        )
+        loop = AgentLoop(
+            store=self.store,
+            model=model,
+            tools=builtin_tools(agent.tools),
+            context=ToolContext(workspace=Workspace(workspace)),
+            task=task,
+            agent=agent,
+            run=run,
+            limits=limits,
+            on_event=self.on_event,
+        )
+        try:
+            return await loop.execute()
+        except Exception as exc:  # a bug or a broken store: the task must not stay IN_PROGRESS
+            return Outcome(
+                failure_category="crashed", failure_message=f"{type(exc).__name__}: {exc}"
+            )
+        finally:
+            await model.aclose()
+
+    def _store_artifacts(
+        self, task: Task, run: Run, changes: list[ArtifactChange]
+    ) -> list[Artifact]:
+        records = [
+            Artifact(
+                task_id=task.id,
+                run_id=run.id,
+                path=change.path,
+                change=change.change,
+                size=change.size_bytes,
+                sha256=change.sha256,
+            )
+            for change in changes
+        ]
+        self.store.add_artifacts(records)
+        return records
+
+    def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
+        current = self.store.get_task(task.id)
+        if current.status is not Status.IN_PROGRESS:  # cancelled while it ran
+            self.store.end_run(
+                run.id, "cancelled", ended_at=utcnow(), failure_message=outcome.failure_message
+            )
+            return current
+        self.store.end_run(
+            run.id,
+            "failed",
+            ended_at=utcnow(),
+            failure_category=outcome.failure_category,
+            failure_message=outcome.failure_message,
+        )
+        failed = self.store.move(
+            task.id,
+            Status.FAILED,
+            actor=self.actor,
+            reason=outcome.failure_message,
+            expected=Status.IN_PROGRESS,
+            failure_category=outcome.failure_category,
+        )
+        store_metrics(self.store, task.id)
+        return failed
+
+    async def _review(
+        self,
+        task: Task,
+        run: Run,
+        summary: str,
+        records: list[Artifact],
+        changes: list[ArtifactChange],
+        workspace: Path,
+    ) -> Verdict | None:
+        context = ToolContext(workspace=Workspace(workspace))
+        checks = await run_checks(task, context)
+        if checks is not None:
+            self._store_review(task, run, checks)
+            if not checks.approved:
+                return checks
+        verdict = checks
+        turn = 1
+        for name in task.reviewers:
+            reviewer = self.store.get_agent(name)
+            model = self.model_factory(reviewer.model)
+            try:
+                prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
+                verdict, turn = await AgentReviewer(
+                    store=self.store, model=model, reviewer=reviewer, run=run,
+                    on_event=self.on_event,
+                ).review(task, prompt, turn)  # fmt: skip
+            finally:
+                await model.aclose()
+            self._store_review(task, run, verdict)
+            if not verdict.approved:
+                return verdict
+        if task.human_review:
+            return None
+        if verdict is None:
+            verdict = Verdict(
+                reviewer="auto",
+                approved=True,
+                feedback="approved automatically: the task has no checks, reviewer or human review",
+            )
+            self._store_review(task, run, verdict)
+        return verdict
+
+    def _diffs(self, changes: list[ArtifactChange]) -> dict[str, str]:
+        """Text of what changed, for the reviewer: a diff, or a new file's contents."""
+        shown: dict[str, str] = {}
+        budget = DIFF_CHARS_FOR_REVIEW
+        for change in changes:
+            if budget <= 0:
+                break
+            text = text_diff(change, self.blobs)
+            if text:
+                shown[change.path] = text[:budget]
+                budget -= len(shown[change.path])
+        return shown
+
+    async def _conclude(
+        self, task: Task, run: Run, verdict: Verdict, *, timeout_seconds: float | None
+    ) -> Task:
+        if verdict.approved:
+            completed = self.store.move(
+                task.id,
+                Status.COMPLETED,
+                actor=verdict.reviewer if verdict.reviewer != "auto" else self.actor,
+                reason=verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
+                expected=Status.IN_REVIEW,
+            )
+            store_metrics(self.store, task.id)
+            return completed
+        reworks = sum(1 for r in self.store.list_runs(task.id) if r.trigger == "rework")
+        if reworks >= task.max_rework:
+            failed = self.store.move(
+                task.id,
+                Status.FAILED,
+                actor=verdict.reviewer,
+                reason=f"rejected after {reworks} rework rounds: {verdict.feedback}",
+                expected=Status.IN_REVIEW,
+                failure_category="review_rejected",
+            )
+            store_metrics(self.store, task.id)
+            return failed
+        task = self.store.move(
+            task.id,
+            Status.IN_PROGRESS,
+            actor=verdict.reviewer,
+            reason=f"rework: {verdict.feedback}",
+            expected=Status.IN_REVIEW,
+        )
+        return await self._execute(
+            task, "rework", feedback=verdict.feedback, timeout_seconds=timeout_seconds
+        )
+
+    def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
+        self.store.add_review(
+            Review(
+                task_id=task.id,
+                run_id=run.id,
+                reviewer=verdict.reviewer,
+                approved=verdict.approved,
+                feedback=verdict.feedback,
+                details=verdict.details,
+            )
+        )

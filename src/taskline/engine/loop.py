@@ -1,0 +1,272 @@
+"""The agent loop: one run of one task, from the first prompt to `submit_work` or a stop.
+
+    for each turn:
+        check the limits (turns, budget)       -> stop before a call that would cross one
+        call the model                         -> write its cost record at once
+        run the tools it asked for, together   -> errors go back to the model as results
+        store the turn with its tool calls
+        submit_work called?                    -> done: the summary is the completion summary
+        the same calls again and again?        -> one corrective message, then stop
+
+The whole run sits under the task's wall-clock timeout, which also cancels a
+model call or a tool in flight. Everything recorded before a stop is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from taskline.engine.billing import CallSite, billed_call
+from taskline.engine.events import EventKind, OnEvent, ProgressEvent
+from taskline.engine.prompt import first_messages
+from taskline.errors import ProviderError
+from taskline.lifecycle import Status
+from taskline.llm.types import (
+    Message,
+    ModelResponse,
+    ToolCall,
+    ToolDefinition,
+    ToolResultMessage,
+    UserMessage,
+)
+from taskline.models import Agent, Task, utcnow
+from taskline.protocols import Model, Store, Tool
+from taskline.records import FailureCategory, Run, ToolCallRecord, Turn
+from taskline.tools import ToolContext, ToolResult, run_tool_calls, tool_definitions
+
+NUDGE = (
+    "You answered without calling a tool. Use the tools to do the work, and call"
+    " submit_work(summary) when every acceptance criterion is met."
+)
+CORRECTION = (
+    "You have made the same tool call with the same arguments three times in a row and"
+    " it changes nothing. Try something different, or call submit_work if you are done."
+    " Repeating it once more ends the run."
+)
+REPEATS_BEFORE_CORRECTION = 3
+REPEATS_BEFORE_STOP = 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may use."""
+
+    max_turns: int
+    """Most model calls in the run."""
+    budget_usd: Decimal | None
+    """Most the task's cost records may add up to, over all its runs; None for no limit."""
+    timeout_seconds: float
+    """Wall-clock limit of the run, from its start."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: handed in with a summary, or stopped with a reason."""
+
+    summary: str | None = None
+    """The completion summary, when the agent called `submit_work`."""
+    failure_category: FailureCategory | None = None
+    """Why the run stopped short, otherwise."""
+    failure_message: str = ""
+    """The stop in words."""
+
+
+class Stagnation:
+    """Counts the same tool calls made turn after turn."""
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+        self.repeats = 0
+
+    def observe(self, calls: Sequence[ToolCall]) -> int:
+        """Record one turn's calls; return how many turns in a row made exactly these calls."""
+        key = json.dumps([[c.name, c.arguments] for c in calls], sort_keys=True, default=str)
+        self.repeats = self.repeats + 1 if calls and key == self._last else (1 if calls else 0)
+        self._last = key if calls else None
+        return self.repeats
+
+
+class AgentLoop:
+    """Runs one `Run` of a task with its agent's model and tools."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        model: Model,
+        tools: Sequence[Tool],
+        context: ToolContext,
+        task: Task,
+        agent: Agent,
+        run: Run,
+        limits: Limits,
+        on_event: OnEvent,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.tools = tools
+        self.context = context
+        self.task = task
+        self.agent = agent
+        self.run = run
+        self.limits = limits
+        self.on_event = on_event
+        self.site = CallSite(task_id=task.id, run_id=run.id, agent=agent.name)
+        self.stagnation = Stagnation()
+        self.tokens = 0
+        self.cost_usd: Decimal | None = Decimal(0)
+        self.started = time.monotonic()
+
+    async def execute(self) -> Outcome:
+        """Run turns until the agent submits its work or a limit, error or timeout stops it."""
+        self.started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                return await self._turns()
+        except TimeoutError:
+            return Outcome(
+                failure_category="timeout",
+                failure_message=f"the run took longer than {self.limits.timeout_seconds:g} s",
+            )
+        except ProviderError as exc:
+            return Outcome(failure_category="provider_error", failure_message=str(exc))
+
+    async def _turns(self) -> Outcome:
+        definitions = tool_definitions(self.tools)
+        messages: list[Message] = first_messages(
+            self.agent,
+            self.task,
+            definitions,
+            budget_usd=self.limits.budget_usd,
+            feedback=self.run.feedback,
+        )
+        for turn in itertools.count(1):
+            stop = self._limit_reached(turn)
+            if stop is not None:
+                return stop
+            started_at = utcnow()
+            response = await self._call_model(turn, messages, definitions)
+            messages.append(response.as_message())
+            if response.tool_calls:
+                self._emit("tool_call", turn, ", ".join(c.name for c in response.tool_calls))
+            results = await run_tool_calls(response.tool_calls, self.tools, self.context)
+            self._store_turn(turn, response, results, started_at)
+            messages += [
+                ToolResultMessage(
+                    tool_call_id=call.id, name=call.name, content=r.output, is_error=r.is_error
+                )
+                for call, r in zip(response.tool_calls, results, strict=True)
+            ]
+            self._emit("turn_finished", turn)
+            submitted = [r.submission for r in results if r.submission is not None]
+            if submitted:
+                return Outcome(summary=submitted[0])
+            outcome = self._steer(response, messages)
+            if outcome is not None:
+                return outcome
+        raise AssertionError("unreachable: the turn counter is endless")
+
+    def _limit_reached(self, turn: int) -> Outcome | None:
+        status = self.store.get_task(self.task.id).status
+        if status is not Status.IN_PROGRESS:  # cancelled (or moved) by someone else
+            return Outcome(failure_message=f"the task was moved to {status} while it ran")
+        if turn > self.limits.max_turns:
+            return Outcome(
+                failure_category="max_turns",
+                failure_message=(
+                    f"used all {self.limits.max_turns} turns without submitting the work"
+                ),
+            )
+        if self.limits.budget_usd is not None:
+            spent, _unpriced = self.store.task_spend(self.task.id)
+            if spent >= self.limits.budget_usd:
+                return Outcome(
+                    failure_category="budget_exhausted",
+                    failure_message=(
+                        f"spent ${spent} of the ${self.limits.budget_usd} budget"
+                        " before the work was submitted"
+                    ),
+                )
+        return None
+
+    def _steer(self, response: ModelResponse, messages: list[Message]) -> Outcome | None:
+        """Keep the agent moving: nudge a tool-less answer, correct and then stop repetition."""
+        if not response.tool_calls:
+            messages.append(UserMessage(content=NUDGE))
+        repeats = self.stagnation.observe(response.tool_calls)
+        if repeats >= REPEATS_BEFORE_STOP:
+            call = response.tool_calls[0]
+            return Outcome(
+                failure_category="stagnation",
+                failure_message=(
+                    f"made the same call ({call.name} {json.dumps(call.arguments)})"
+                    f" {repeats} times in a row"
+                ),
+            )
+        if repeats == REPEATS_BEFORE_CORRECTION:
+            messages.append(UserMessage(content=CORRECTION))
+        return None
+
+    async def _call_model(
+        self, turn: int, messages: Sequence[Message], definitions: Sequence[ToolDefinition]
+    ) -> ModelResponse:
+        self._emit("model_call", turn)
+        response = await billed_call(self.store, self.model, self.site, turn, messages, definitions)
+        self.tokens += response.usage.total_tokens
+        if self.cost_usd is not None:
+            self.cost_usd = None if response.cost_usd is None else self.cost_usd + response.cost_usd
+        return response
+
+    def _store_turn(
+        self,
+        turn: int,
+        response: ModelResponse,
+        results: Sequence[ToolResult],
+        started_at: datetime,
+    ) -> None:
+        calls = [
+            ToolCallRecord(
+                run_id=self.run.id,
+                turn=turn,
+                index=index,
+                call_id=call.id,
+                name=call.name,
+                arguments=call.arguments,
+                output=result.output,
+                is_error=result.is_error,
+                duration_ms=result.duration_ms,
+            )
+            for index, (call, result) in enumerate(zip(response.tool_calls, results, strict=True))
+        ]
+        self.store.add_turn(
+            Turn(
+                run_id=self.run.id,
+                number=turn,
+                text=response.text,
+                finish_reason=response.finish_reason,
+                started_at=started_at,
+                ended_at=utcnow(),
+            ),
+            calls,
+        )
+
+    def _emit(self, kind: EventKind, turn: int, detail: str = "") -> None:
+        self.on_event(
+            ProgressEvent(
+                kind=kind,
+                task_id=self.task.id,
+                run_number=self.run.number,
+                turn=turn,
+                tokens=self.tokens,
+                cost_usd=self.cost_usd,
+                elapsed_seconds=time.monotonic() - self.started,
+                detail=detail,
+            )
+        )

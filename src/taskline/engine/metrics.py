@@ -1,0 +1,41 @@
+"""A task's overhead metrics, computed from what its runs recorded."""
+
+from __future__ import annotations
+
+from taskline.costs import total
+from taskline.protocols import Store
+from taskline.records import TaskMetrics
+
+
+def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
+    """Turns, tokens, cost, duration, tool calls and runs over every run of the task.
+
+    Tokens and cost include review calls; `cost_per_task` is None when any call
+    was unpriced, with the count of those calls alongside.
+    """
+    runs = store.list_runs(task_id)
+    turns = tool_calls = 0
+    duration_seconds = 0.0
+    for run in runs:
+        turns += len(store.turns(run.id))
+        tool_calls += len(store.tool_calls(run.id))
+        if run.ended_at is not None:
+            duration_seconds += (run.ended_at - run.started_at).total_seconds()
+    sums = total(store.cost_records(task_id))
+    return TaskMetrics(
+        task_id=task_id,
+        turns_per_task=turns,
+        tokens_per_task=sums.tokens,
+        input_tokens=sums.input_tokens,
+        output_tokens=sums.output_tokens,
+        cost_per_task=sums.cost_usd,
+        unpriced_calls=sums.unpriced_calls,
+        duration_seconds=round(duration_seconds, 3),
+        tool_calls=tool_calls,
+        runs=len(runs),
+    )
+
+
+def store_metrics(store: Store, task_id: str) -> TaskMetrics:
+    """Compute the task's metrics and store them, replacing any earlier ones."""
+    return store.save_metrics(compute_metrics(store, task_id))

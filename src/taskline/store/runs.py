@@ -1,0 +1,259 @@
+"""What running a task leaves in the store: runs, turns, tool calls, cost records,
+artifacts, reviews and metrics.
+
+Each write is one transaction. Records keyed by (run, turn) are written once:
+writing the same key again returns what is stored, so a replayed step never
+records a billed call twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from taskline.errors import NotFoundError
+from taskline.records import (
+    Artifact,
+    CostRecord,
+    Review,
+    Run,
+    RunStatus,
+    TaskMetrics,
+    ToolCallRecord,
+    Turn,
+)
+from taskline.store.base import SqlBase
+from taskline.store.tables import (
+    artifacts,
+    cost_records,
+    reviews,
+    runs,
+    task_metrics,
+    tool_calls,
+    turns,
+)
+
+
+def _row_dict(row: Row[Any], table: Table) -> dict[str, Any]:
+    return {column.name: getattr(row, column.name) for column in table.columns}
+
+
+class RunQueries(SqlBase):
+    """Runs and everything they record."""
+
+    # -- runs -----------------------------------------------------------------
+
+    def start_run(self, run: Run) -> Run:
+        """Store a new run; a run with the same task and number is returned as stored."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(runs).values(run.model_dump()))
+        except IntegrityError:
+            existing = self._find_run(run.task_id, run.number)
+            if existing is None:
+                raise
+            return existing
+        return run
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        ended_at: Any,
+        summary: str | None = None,
+        failure_category: str | None = None,
+        failure_message: str | None = None,
+    ) -> Run:
+        """Record how a run ended."""
+        with self._write() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=status,
+                    ended_at=ended_at,
+                    summary=summary,
+                    failure_category=failure_category,
+                    failure_message=failure_message,
+                )
+            )
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with that id."""
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFoundError("run", run_id)
+        return Run.model_validate(_row_dict(row, runs))
+
+    def list_runs(self, task_id: str) -> list[Run]:
+        """The task's runs, first to last."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(runs).where(runs.c.task_id == task_id).order_by(runs.c.number)
+            ).all()
+        return [Run.model_validate(_row_dict(row, runs)) for row in rows]
+
+    def _find_run(self, task_id: str, number: int) -> Run | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(runs).where(runs.c.task_id == task_id, runs.c.number == number)
+            ).first()
+        return None if row is None else Run.model_validate(_row_dict(row, runs))
+
+    # -- turns and tool calls -------------------------------------------------
+
+    def add_turn(self, turn: Turn, calls: Sequence[ToolCallRecord]) -> None:
+        """Store a turn with its tool calls, in one transaction; once per (run, number)."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(turns).values(turn.model_dump()))
+                if calls:
+                    conn.execute(insert(tool_calls), [call.model_dump() for call in calls])
+        except IntegrityError:
+            if not self._exists(
+                turns, turns.c.run_id == turn.run_id, turns.c.number == turn.number
+            ):
+                raise
+
+    def turns(self, run_id: str) -> list[Turn]:
+        """The run's turns in order."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(turns).where(turns.c.run_id == run_id).order_by(turns.c.number)
+            ).all()
+        return [Turn.model_validate(_row_dict(row, turns)) for row in rows]
+
+    def tool_calls(self, run_id: str) -> list[ToolCallRecord]:
+        """The run's tool calls, by turn and position."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(tool_calls)
+                .where(tool_calls.c.run_id == run_id)
+                .order_by(tool_calls.c.turn, tool_calls.c.index)
+            ).all()
+        return [ToolCallRecord.model_validate(_row_dict(row, tool_calls)) for row in rows]
+
+    # -- cost records ---------------------------------------------------------
+
+    def add_cost_record(self, record: CostRecord) -> CostRecord:
+        """Append a cost record; the same (run, purpose, turn) again returns the stored one."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(cost_records).values(record.model_dump()))
+        except IntegrityError:
+            with self._read() as conn:
+                row = conn.execute(
+                    select(cost_records).where(
+                        cost_records.c.run_id == record.run_id,
+                        cost_records.c.purpose == record.purpose,
+                        cost_records.c.turn == record.turn,
+                    )
+                ).first()
+            if row is None:
+                raise
+            return CostRecord.model_validate(_row_dict(row, cost_records))
+        return record
+
+    def cost_records(self, task_id: str | None = None) -> list[CostRecord]:
+        """Cost records oldest first, of one task or of all."""
+        query = select(cost_records).order_by(cost_records.c.id)
+        if task_id is not None:
+            query = query.where(cost_records.c.task_id == task_id)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [CostRecord.model_validate(_row_dict(row, cost_records)) for row in rows]
+
+    def task_spend(self, task_id: str) -> tuple[Decimal, int]:
+        """(sum of the task's priced calls, number of unpriced calls), for budget checks."""
+        with self._read() as conn:
+            values = conn.execute(
+                select(cost_records.c.cost_usd).where(cost_records.c.task_id == task_id)
+            ).scalars()
+            priced = Decimal(0)
+            unpriced = 0
+            for value in values:
+                if value is None:
+                    unpriced += 1
+                else:
+                    priced += value
+        return priced, unpriced
+
+    # -- artifacts and reviews ------------------------------------------------
+
+    def add_artifacts(self, changes: Sequence[Artifact]) -> None:
+        """Store a run's artifacts; a run's artifacts are stored once."""
+        if not changes:
+            return
+        try:
+            with self._write() as conn:
+                conn.execute(insert(artifacts), [change.model_dump() for change in changes])
+        except IntegrityError:
+            if not self._exists(artifacts, artifacts.c.run_id == changes[0].run_id):
+                raise
+
+    def artifacts(self, task_id: str) -> list[Artifact]:
+        """Every artifact of the task's runs, by run then path."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(artifacts)
+                .where(artifacts.c.task_id == task_id)
+                .order_by(artifacts.c.run_id, artifacts.c.path)
+            ).all()
+        return [Artifact.model_validate(_row_dict(row, artifacts)) for row in rows]
+
+    def add_review(self, review: Review) -> Review:
+        """Append a review verdict."""
+        with self._write() as conn:
+            conn.execute(insert(reviews).values(review.model_dump()))
+        return review
+
+    def reviews(self, task_id: str) -> list[Review]:
+        """The task's review verdicts, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(reviews).where(reviews.c.task_id == task_id).order_by(reviews.c.id)
+            ).all()
+        return [Review.model_validate(_row_dict(row, reviews)) for row in rows]
+
+    # -- metrics --------------------------------------------------------------
+
+    def save_metrics(self, metrics: TaskMetrics) -> TaskMetrics:
+        """Store a task's metrics, replacing earlier ones."""
+        row = metrics.model_dump()
+        with self._write() as conn:
+            found = conn.execute(
+                update(task_metrics).where(task_metrics.c.task_id == metrics.task_id).values(row)
+            )
+            if found.rowcount == 0:
+                conn.execute(insert(task_metrics).values(row))
+        return metrics
+
+    def get_metrics(self, task_id: str) -> TaskMetrics | None:
+        """The task's stored metrics, or None before it first finished."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(task_metrics).where(task_metrics.c.task_id == task_id)
+            ).first()
+        return None if row is None else TaskMetrics.model_validate(_row_dict(row, task_metrics))
+
+    def list_metrics(self) -> list[TaskMetrics]:
+        """Stored metrics of every task, by task id."""
+        with self._read() as conn:
+            rows = conn.execute(select(task_metrics).order_by(task_metrics.c.task_id)).all()
+        return [TaskMetrics.model_validate(_row_dict(row, task_metrics)) for row in rows]
+
+    def _exists(self, table: Table, *conditions: Any) -> bool:
+        with self._read() as conn:
+            return _first(conn, table, *conditions) is not None
+
+
+def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:
+    return conn.execute(select(table).where(*conditions).limit(1)).first()

@@ -1,0 +1,175 @@
+"""What every built-in tool shares: its result, its context, and how its arguments are checked.
+
+A built-in tool is a `BuiltinTool`: a name, a description for the model, a
+pydantic model of its arguments (from which its JSON Schema is generated) and
+an async function that does the work. `BuiltinTool.run` validates the
+arguments, times the call and turns every problem into an error result, so a
+tool never raises into the run loop: the model reads the message and may try
+again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from taskline.errors import InvalidValueError
+
+if TYPE_CHECKING:  # the workspace module raises ToolFailure, so it imports this one
+    from taskline.tools.workspace import Workspace
+
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_OUTPUT_BYTES = 20_000
+# Room for a little of the beginning and of the end of an output.
+MIN_OUTPUT_BYTES = 2
+
+
+class ToolFailure(Exception):
+    """A problem a tool reports to the model as an error result; its message is the result."""
+
+
+class ToolResult(BaseModel):
+    """The outcome of one tool call, as the model will read it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    output: str
+    """What the tool produced, or the error message; long outputs are cut with a note."""
+    is_error: bool = False
+    """Whether the tool failed; the model sees the message and may try again."""
+    duration_ms: float = Field(ge=0)
+    """Wall-clock time the call took."""
+    submission: str | None = None
+    """The completion summary, set only by a successful `submit_work`."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a tool may use while it runs: the task's workspace and the limits on its output."""
+
+    workspace: Workspace
+    """The directory the agent works in; tools refuse paths outside it."""
+    command_timeout_seconds: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
+    """Time limit of `run_command` when the model gives none."""
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    """Most bytes of file content or command output one result shows."""
+
+    def __post_init__(self) -> None:
+        if self.command_timeout_seconds <= 0:
+            raise InvalidValueError(
+                "command_timeout_seconds must be greater than 0,"
+                f" not {self.command_timeout_seconds}"
+            )
+        if self.max_output_bytes < MIN_OUTPUT_BYTES:
+            raise InvalidValueError(
+                f"max_output_bytes must be at least {MIN_OUTPUT_BYTES}, not {self.max_output_bytes}"
+            )
+
+
+class Arguments(BaseModel):
+    """Base of every tool's arguments: strict JSON types, no unknown names."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
+    )
+
+
+ArgsT = TypeVar("ArgsT", bound=Arguments)
+
+
+@dataclass(frozen=True)
+class BuiltinTool(Generic[ArgsT]):
+    """A tool implemented by taskline; satisfies `taskline.protocols.Tool`."""
+
+    name: str
+    """Name the model calls it by."""
+    description: str
+    """What the tool does and when to use it, written for the model."""
+    arguments: type[ArgsT]
+    """The arguments as a pydantic model; `parameters` is generated from it."""
+    execute: Callable[[ArgsT, ToolContext], Awaitable[str]]
+    """Does the work and returns the output; raises `ToolFailure` or `OSError` on a problem."""
+    submission: Callable[[ArgsT], str] | None = None
+    """For `submit_work`: the completion summary taken from the arguments."""
+    parameters: dict[str, Any] = field(init=False)
+    """JSON Schema of the arguments, as offered to the model."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", arguments_schema(self.arguments))
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+        """Check `arguments` and run the tool in `context`; any problem becomes an error result."""
+        started = time.perf_counter()
+        submission = None
+        try:
+            args = self.arguments.model_validate(arguments)
+            output = await self.execute(args, context)
+            if self.submission is not None:
+                submission = self.submission(args)
+            is_error = False
+        except ValidationError as exc:
+            output = f"invalid arguments for {self.name}: {describe_arguments_error(exc)}"
+            is_error = True
+        except ToolFailure as exc:
+            output = str(exc)
+            is_error = True
+        except OSError as exc:
+            output = describe_os_error(exc, context.workspace)
+            is_error = True
+        return ToolResult(
+            output=output,
+            is_error=is_error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            submission=submission,
+        )
+
+
+def arguments_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of `model` without pydantic's titles and null defaults.
+
+    Titles repeat the property names and cost the model tokens; a null default
+    only says that the argument may be left out, which `required` says already.
+    """
+    return _clean(model.model_json_schema())
+
+
+def _clean(schema: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" or (key == "default" and value is None):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            # property names are data here, not schema keywords: keep every one
+            cleaned[key] = {name: _clean(sub) for name, sub in value.items()}
+        elif isinstance(value, dict):
+            cleaned[key] = _clean(value)
+        else:
+            cleaned[key] = value
+    return cleaned
+
+
+def describe_arguments_error(exc: ValidationError) -> str:
+    """`name: problem; other: problem`, one problem per argument.
+
+    An optional argument is a union with None, and pydantic reports a wrong
+    value once per member of the union; the first report is the useful one.
+    """
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        where = str(error["loc"][0]) if error["loc"] else ""
+        problems.setdefault(where, error["msg"].removeprefix("Value error, "))
+    if "" in problems:  # the arguments as a whole were not an object
+        return "arguments must be a JSON object"
+    return "; ".join(f"{where}: {message}" for where, message in problems.items())
+
+
+def describe_os_error(exc: OSError, workspace: Workspace) -> str:
+    """`No such file or directory: 'notes/a.txt'`, the path shown relative to the workspace."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    return f"{reason}: {workspace.display(exc.filename)!r}"
