@@ -174,7 +174,7 @@ def test_dependencies_gate_the_start(cli: CliRunner) -> None:
         (["task", "move", "X"], "Missing argument 'STATUS'"),
         (["task", "create", "x", "--max-turns", "many"], "Invalid value for '--max-turns'"),
         (["task", "craete", "x"], "No such command 'craete'"),
-        (["agent", "add", "coder"], "Missing option '--model'"),
+        (["agent", "add"], "Missing argument 'NAME'"),
     ],
 )
 def test_usage_errors_exit_2(cli: CliRunner, args: list[str], message: str) -> None:
@@ -262,4 +262,23 @@ def test_unsupported_database_url_is_one_line(cli: CliRunner) -> None:
         1,
         "error: unsupported database 'mysql' in mysql://h/db:"
         " use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB\n",
+    )
+
+
+def test_agent_without_model_gets_the_default_model(cli: CliRunner) -> None:
+    run(cli, "agent", "add", "clerk")
+    Path("taskline.toml").write_text('[defaults]\nmodel = "openai:gpt-4o-mini"\n')
+    run(cli, "agent", "add", "writer")
+    agents = json.loads(run(cli, "agent", "list", "--json").stdout)
+    assert [(a["name"], a["model"]) for a in agents] == [
+        ("clerk", "local:smollm2"),
+        ("writer", "openai:gpt-4o-mini"),
+    ]
+
+
+def test_unknown_tool_is_refused_when_the_agent_is_added(cli: CliRunner) -> None:
+    result = run(cli, "agent", "add", "x", "--tools", "read_file,rm_rf", code=1)
+    assert result.stderr == (
+        "error: unknown tool 'rm_rf'; built-in tools: list_dir, read_file, write_file,"
+        " edit_file, run_command, submit_work\n"
     )

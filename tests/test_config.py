@@ -99,7 +99,8 @@ def test_changed_config_agent_is_updated(tmp_path: Path) -> None:
         ("[defaults\n", "taskline.toml is not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 10)"),
         ("[defaults]\nmax_turn = 3\n", "taskline.toml: defaults.max_turn: Extra inputs are not permitted"),
         ("[defaults]\nmax_turns = 0\n", "taskline.toml: defaults.max_turns: Input should be greater than or equal to 1"),
-        ("[agents.coder]\nrole = 'x'\n", "taskline.toml: agents.coder.model: Field required"),
+        ("[agents.coder]\nbudget_usd = -1\n", "taskline.toml: agents.coder.budget_usd: must be greater than 0"),
+        ("[endpoints.router]\nkind = 'grpc'\nbase_url = 'http://x'\n", "taskline.toml: endpoints.router.kind: Input should be 'openai' or 'anthropic'"),
         ("[agents.'bad name']\nmodel = 'm'\n", "taskline.toml: agents.bad name.[key]: must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"),
     ],
 )  # fmt: skip
@@ -108,3 +109,32 @@ def test_bad_config_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(Path("taskline.toml"))
     assert str(caught.value) == message
+
+
+def test_endpoints_are_read_and_resolve_to_models(tmp_path: Path) -> None:
+    Path("taskline.toml").write_text(
+        "[endpoints.router]\n"
+        'kind = "openai"\n'
+        'base_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "ROUTER_KEY"\n'
+        "max_attempts = 5\n"
+        "prices = { input_usd_per_mtok = 0.5, output_usd_per_mtok = 1.5 }\n"
+        "\n[agents.coder]\n"
+        'model = "router:some-model"\n'
+    )
+    config = load_config(Path("taskline.toml"))
+    endpoint = config.endpoints["router"]
+    assert (endpoint.kind, endpoint.base_url, endpoint.api_key_env, endpoint.max_attempts) == (
+        "openai",
+        "http://127.0.0.1:9/v1",
+        "ROUTER_KEY",
+        5,
+    )
+    assert endpoint.prices is not None
+    assert (endpoint.prices.input_usd_per_mtok, endpoint.prices.output_usd_per_mtok) == (
+        Decimal("0.5"),
+        Decimal("1.5"),
+    )
+    with Taskline.open(home=tmp_path / "home", env={}) as tl:
+        assert tl.get_agent("coder").model == "router:some-model"
+        assert config.agents["coder"].model == "router:some-model"

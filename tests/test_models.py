@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from taskline import ids
 from taskline.errors import InvalidValueError
 from taskline.ids import ID_LENGTH, new_id
 from taskline.models import Agent, Task, Transition, validated
@@ -119,10 +120,29 @@ def test_transition_json_uses_from_and_to() -> None:
 
 
 def test_ids_are_time_sortable_and_unique() -> None:
-    earlier = new_id(now_ms=1_700_000_000_000)
-    later = new_id(now_ms=1_700_000_000_001)
-    assert earlier < later
-    assert len(earlier) == ID_LENGTH == 26
-    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", earlier)
-    assert earlier[:10] == new_id(now_ms=1_700_000_000_000)[:10]
-    assert len({new_id() for _ in range(10_000)}) == 10_000
+    first = new_id()
+    assert len(first) == ID_LENGTH == 26
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", first)
+    burst = [new_id() for _ in range(10_000)]  # many share a millisecond
+    assert burst == sorted(burst)
+    assert len(set(burst)) == 10_000
+    assert first < burst[0]
+
+
+def _millis(identifier: str) -> int:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = 0
+    for char in identifier[:10]:
+        value = value * 32 + alphabet.index(char)
+    return value
+
+
+def test_ids_carry_their_time_and_never_go_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ids made here are far in the future; the rest of the suite must not inherit that.
+    monkeypatch.setattr(ids, "_last_value", ids._last_value)
+    future = 4_000_000_000_000  # later than any id made so far, so its time part is kept
+    made = new_id(now_ms=future)
+    later = new_id(now_ms=future + 10)
+    assert (_millis(made), _millis(later)) == (future, future + 10)
+    # A clock that steps back still gives a greater id.
+    assert new_id(now_ms=future - 5000) > later

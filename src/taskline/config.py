@@ -21,6 +21,7 @@ from taskline.errors import ConfigError
 from taskline.llm.registry import EndpointConfig
 from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
 
+DEFAULT_MODEL = "local:smollm2"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_TIMEOUT_SECONDS = 600.0
 
@@ -32,6 +33,8 @@ class _Section(BaseModel):
 class Defaults(_Section):
     """The `[defaults]` table: limits a new task takes when none are given."""
 
+    model: NonBlank = DEFAULT_MODEL
+    """Model of agents that name none: the embedded offline model unless set here."""
     max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
     """Most LLM calls one run may make."""
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
@@ -43,8 +46,8 @@ class Defaults(_Section):
 class AgentConfig(_Section):
     """One `[agents.NAME]` table."""
 
-    model: NonBlank
-    """Model reference, as for `taskline agent add --model`."""
+    model: NonBlank | None = None
+    """Model reference, as for `taskline agent add --model`; absent means `[defaults] model`."""
     role: str = ""
     """A short description of the agent's job."""
     instructions: str = ""

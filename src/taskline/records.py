@@ -222,6 +222,8 @@ class TaskMetrics(Record):
     """Tool calls over all runs."""
     runs: int = Field(ge=0)
     """Runs of the task."""
+    retries: int = Field(default=0, ge=0)
+    """Model requests repeated after a 429, 5xx, timeout or dropped connection."""
     updated_at: datetime = Field(default_factory=utcnow)
     """When the metrics were computed."""
 

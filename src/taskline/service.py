@@ -31,6 +31,7 @@ from taskline.protocols import Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
+from taskline.tools import builtin_tools
 
 
 def default_actor() -> str:
@@ -111,25 +112,29 @@ class Taskline:
         self,
         name: str,
         *,
-        model: str,
+        model: str | None = None,
         role: str = "",
         instructions: str = "",
         skills: Iterable[str] = (),
         tools: Iterable[str] | None = None,
         budget_usd: Decimal | str | None = None,
     ) -> Agent:
-        """Store a new agent; `AlreadyExistsError` if the name is taken."""
+        """Store a new agent; `AlreadyExistsError` if the name is taken.
+
+        Without `model`, the agent uses `[defaults] model` (the local model unless set).
+        """
         agent = validated(
             Agent,
             "agent",
             name=name,
-            model=model,
+            model=self.config.defaults.model if model is None else model,
             role=role,
             instructions=instructions,
             skills=tuple(skills),
             tools=None if tools is None else tuple(tools),
             budget_usd=budget_usd,
         )
+        builtin_tools(agent.tools)  # an unknown tool name is refused now, not at run time
         return self.store.add_agent(agent)
 
     def get_agent(self, name: str) -> Agent:
@@ -147,9 +152,12 @@ class Taskline:
         stored = {agent.name: agent for agent in self.store.list_agents()}
         for name, declared in self.config.agents.items():
             fields = declared.model_dump()
+            fields["model"] = declared.model or self.config.defaults.model
             current = stored.get(name)
             if current is None or current.model_dump(exclude={"name", "created_at"}) != fields:
-                self.store.save_agent(validated(Agent, f"agent {name!r}", name=name, **fields))
+                agent = validated(Agent, f"agent {name!r}", name=name, **fields)
+                builtin_tools(agent.tools)
+                self.store.save_agent(agent)
 
     # -- tasks ----------------------------------------------------------------
 

@@ -50,7 +50,8 @@ EXPECTED_COLUMNS = {
     "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at"],
     "task_metrics": [
         "task_id", "turns_per_task", "tokens_per_task", "input_tokens", "output_tokens",
-        "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "updated_at",
+        "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "retries",
+        "updated_at",
     ],
     "alembic_version": ["version_num"],
 }  # fmt: skip

@@ -22,8 +22,12 @@ from taskline.cli.common import (
 def agent_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Unique name.", show_default=False)],
     model: Annotated[
-        str, typer.Option(help="Model reference, e.g. openai:gpt-4o-mini or local:smollm2.")
-    ],
+        str | None,
+        typer.Option(
+            help="Model reference, e.g. openai:gpt-4o-mini, anthropic:MODEL, NAME:MODEL for an"
+            " endpoint in taskline.toml, or local:smollm2 (the default)."
+        ),
+    ] = None,
     role: Annotated[str, typer.Option(help="A short description of the agent's job.")] = "",
     instructions: Annotated[str, typer.Option(help="Personality and way of working.")] = "",
     tools: Annotated[

@@ -21,7 +21,7 @@ from taskline.engine.events import OnEvent, ignore
 from taskline.engine.loop import AgentLoop, Limits, Outcome
 from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
-from taskline.errors import InvalidValueError
+from taskline.errors import InvalidValueError, ProviderError
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
@@ -127,7 +127,20 @@ class Executor:
             expected=Status.IN_PROGRESS,
             summary=outcome.summary,
         )
-        verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
+        try:
+            verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
+        except Exception as exc:  # a reviewer that cannot answer must not strand the task
+            category = "provider_error" if isinstance(exc, ProviderError) else "crashed"
+            failed = self.store.move(
+                task.id,
+                Status.FAILED,
+                actor=self.actor,
+                reason=f"review failed: {exc}",
+                expected=Status.IN_REVIEW,
+                failure_category=category,
+            )
+            store_metrics(self.store, task.id)
+            return failed
         if verdict is None:
             return task  # waiting for a person: `taskline review approve|reject`
         return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
@@ -137,6 +150,7 @@ class Executor:
     ) -> Outcome:
         try:
             model = self.model_factory(agent.model)
+            tools = builtin_tools(agent.tools)
         except Exception as exc:  # a bad model reference fails this run, not the process
             return Outcome(failure_category="crashed", failure_message=str(exc))
         spent_limit = task.budget_usd if task.budget_usd is not None else agent.budget_usd
@@ -148,7 +162,7 @@ class Executor:
         loop = AgentLoop(
             store=self.store,
             model=model,
-            tools=builtin_tools(agent.tools),
+            tools=tools,
             context=ToolContext(workspace=Workspace(workspace)),
             task=task,
             agent=agent,
@@ -281,7 +295,10 @@ class Executor:
                 task.id,
                 Status.FAILED,
                 actor=verdict.reviewer,
-                reason=f"rejected after {reworks} rework rounds: {verdict.feedback}",
+                reason=(
+                    f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"
+                    f" {verdict.feedback}"
+                ),
                 expected=Status.IN_REVIEW,
                 failure_category="review_rejected",
             )

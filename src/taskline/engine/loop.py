@@ -50,6 +50,9 @@ CORRECTION = (
     " it changes nothing. Try something different, or call submit_work if you are done."
     " Repeating it once more ends the run."
 )
+CANCELLED = ToolResult(
+    output="cancelled: the run reached its time limit", is_error=True, duration_ms=0
+)
 REPEATS_BEFORE_CORRECTION = 3
 REPEATS_BEFORE_STOP = 4
 
@@ -156,7 +159,12 @@ class AgentLoop:
             messages.append(response.as_message())
             if response.tool_calls:
                 self._emit("tool_call", turn, ", ".join(c.name for c in response.tool_calls))
-            results = await run_tool_calls(response.tool_calls, self.tools, self.context)
+            try:
+                results = await run_tool_calls(response.tool_calls, self.tools, self.context)
+            except asyncio.CancelledError:
+                # The run's time ran out with tools in flight: the billed turn is kept.
+                self._store_turn(turn, response, [CANCELLED] * len(response.tool_calls), started_at)
+                raise
             self._store_turn(turn, response, results, started_at)
             messages += [
                 ToolResultMessage(

@@ -8,7 +8,7 @@ from taskline.records import TaskMetrics
 
 
 def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
-    """Turns, tokens, cost, duration, tool calls and runs over every run of the task.
+    """Turns, tokens, cost, duration, tool calls, runs and retries over every run of the task.
 
     Tokens and cost include review calls; `cost_per_task` is None when any call
     was unpriced, with the count of those calls alongside.
@@ -21,7 +21,8 @@ def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
         tool_calls += len(store.tool_calls(run.id))
         if run.ended_at is not None:
             duration_seconds += (run.ended_at - run.started_at).total_seconds()
-    sums = total(store.cost_records(task_id))
+    records = store.cost_records(task_id)
+    sums = total(records)
     return TaskMetrics(
         task_id=task_id,
         turns_per_task=turns,
@@ -33,6 +34,7 @@ def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
         duration_seconds=round(duration_seconds, 3),
         tool_calls=tool_calls,
         runs=len(runs),
+        retries=sum(record.attempts - 1 for record in records),
     )
 
 

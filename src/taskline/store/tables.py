@@ -227,5 +227,6 @@ task_metrics = Table(
     Column("duration_seconds", Float, nullable=False),
     Column("tool_calls", Integer, nullable=False),
     Column("runs", Integer, nullable=False),
+    Column("retries", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -141,6 +141,7 @@ def upgrade() -> None:
         sa.Column("duration_seconds", sa.Float, nullable=False),
         sa.Column("tool_calls", sa.Integer, nullable=False),
         sa.Column("runs", sa.Integer, nullable=False),
+        sa.Column("retries", sa.Integer, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("task_id", name="pk_task_metrics"),
         _fk("task_metrics", "task_id", "tasks"),

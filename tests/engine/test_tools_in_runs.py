@@ -1,0 +1,162 @@
+"""Tools inside a run: refused paths come back as errors, calls of one turn run together,
+and an agent gets only the tools it is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taskline import Status, Taskline
+
+from .scripting import (
+    AUTO_APPROVED,
+    CREATED_AND_ASSIGNED,
+    STARTED,
+    SUBMITTED,
+    call,
+    calls,
+    last_tool_results,
+    metrics_of,
+    names,
+    scripted,
+    submit,
+    task_prompt,
+    trail,
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_path_escapes_are_tool_errors_and_the_run_goes_on(
+    tl: Taskline, home: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret\n")
+    absolute = outside / "abs.txt"
+    factory, [model] = scripted(
+        [
+            call("write_file", path="../x.txt", content="escaped\n"),
+            call("write_file", path="a/../../y.txt", content="escaped\n"),
+            call("write_file", path=str(absolute), content="escaped\n"),
+            call("write_file", path="link/z.txt", content="escaped\n"),
+            call("read_file", path="link/secret.txt"),
+            call("edit_file", path="secret-link.txt", old="secret", new="leaked"),
+            call("list_dir", path="link"),
+            submit("Could not write outside the workspace."),
+        ]
+    )
+    tl.home, tl.model_factory = home, factory
+    task = tl.create_task("Try to escape")
+    workspace = home / "workspaces" / task.id
+    workspace.mkdir(parents=True)
+    (workspace / "link").symlink_to(outside, target_is_directory=True)
+    (workspace / "secret-link.txt").symlink_to(outside / "secret.txt")
+    tl.assign(task.id, "coder")
+
+    done = tl.run_task(task.id)
+
+    # Each refusal reached the model as the result of its call, marked as an error.
+    assert [last_tool_results(c) for c in model.calls[1:]] == [
+        [("write_file", "path '../x.txt' is outside the workspace", True)],
+        [("write_file", "path 'a/../../y.txt' is outside the workspace", True)],
+        [("write_file", f"path '{absolute}' is outside the workspace", True)],
+        [("write_file", "path 'link/z.txt' is outside the workspace", True)],
+        [("read_file", "path 'link/secret.txt' is outside the workspace", True)],
+        [("edit_file", "path 'secret-link.txt' is outside the workspace", True)],
+        [("list_dir", "path 'link' is outside the workspace", True)],
+        # and the run went on to hand in its work
+    ]
+    assert done.status is Status.COMPLETED
+    assert done.summary == "Could not write outside the workspace."
+    assert trail(tl, task.id) == [*CREATED_AND_ASSIGNED, STARTED, SUBMITTED, AUTO_APPROVED]
+    # Nothing was written anywhere outside.
+    assert not (home / "workspaces" / "x.txt").exists()
+    assert not (home / "y.txt").exists()
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert (outside / "secret.txt").read_text() == "secret\n"
+    assert tl.artifacts(task.id) == []
+    [run] = tl.runs(task.id)
+    assert [(c.name, c.is_error) for c in tl.store.tool_calls(run.id)] == [
+        ("write_file", True),
+        ("write_file", True),
+        ("write_file", True),
+        ("write_file", True),
+        ("read_file", True),
+        ("edit_file", True),
+        ("list_dir", True),
+        ("submit_work", False),
+    ]
+    assert metrics_of(tl, task.id)[6:] == (8, 1)
+
+
+def test_tool_calls_of_one_turn_run_concurrently(tl: Taskline, home: Path) -> None:
+    factory, [model] = scripted(
+        [
+            calls(
+                ("run_command", {"command": "sleep 0.5; echo one"}),
+                ("run_command", {"command": "sleep 0.5; echo two"}),
+            ),
+            submit("Slept twice at once."),
+        ]
+    )
+    tl.home, tl.model_factory = home, factory
+    task = tl.create_task("Two sleeps")
+    tl.assign(task.id, "coder")
+
+    done = tl.run_task(task.id)
+
+    assert done.status is Status.COMPLETED
+    [run] = tl.runs(task.id)
+    first_turn = tl.store.turns(run.id)[0]
+    took_seconds = (first_turn.ended_at - first_turn.started_at).total_seconds()
+    assert took_seconds < 0.9, f"the two sleeps ran one after the other ({took_seconds:.2f} s)"
+    sleeps = [c for c in tl.store.tool_calls(run.id) if c.turn == 1]
+    assert [(c.index, c.output, c.is_error) for c in sleeps] == [
+        (0, "one\n[exit code 0]", False),
+        (1, "two\n[exit code 0]", False),
+    ]
+    assert all(c.duration_ms >= 500 for c in sleeps)
+    # The results went back in the order of the calls.
+    assert last_tool_results(model.calls[1]) == [
+        ("run_command", "one\n[exit code 0]", False),
+        ("run_command", "two\n[exit code 0]", False),
+    ]
+
+
+def test_an_agent_gets_only_its_allowed_tools(tl: Taskline, home: Path) -> None:
+    tl.add_agent("reader", model="scripted:none", tools=["read_file"])
+    factory, [model] = scripted(
+        [
+            call("write_file", path="notes.txt", content="not allowed\n"),
+            call("run_command", command="touch sneaky.txt"),
+            submit("I may only read."),
+        ]
+    )
+    tl.home, tl.model_factory = home, factory
+    task = tl.create_task("Read only")
+    tl.assign(task.id, "reader")
+
+    done = tl.run_task(task.id)
+
+    # Offered: its one tool, and submit_work, without which it could never finish.
+    assert names(model.calls[0].tools) == ["read_file", "submit_work"]
+    prompt = task_prompt(model.calls[0])
+    assert "- write_file:" not in prompt
+    assert "- read_file:" in prompt
+    assert "- submit_work:" in prompt
+    assert last_tool_results(model.calls[1]) == [
+        ("write_file", "unknown tool 'write_file'; available: read_file, submit_work", True)
+    ]
+    assert last_tool_results(model.calls[2]) == [
+        ("run_command", "unknown tool 'run_command'; available: read_file, submit_work", True)
+    ]
+    assert done.status is Status.COMPLETED
+    assert done.summary == "I may only read."
+    workspace = home / "workspaces" / task.id
+    assert list(workspace.iterdir()) == []
+    assert tl.artifacts(task.id) == []
