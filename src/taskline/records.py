@@ -155,6 +155,8 @@ class CostRecord(Record):
     """Why the model stopped, or `error` when the billed answer could not be read."""
     attempts: int = Field(default=1, ge=1)
     """Requests made for the call, the successful one included."""
+    attempt_errors: tuple[str, ...] = ()
+    """One line per failed attempt before the last one (429, 5xx, timeout …)."""
     error: str | None = None
     """Set when the call was billed but its answer was unusable."""
     created_at: UtcDatetime = Field(default_factory=utcnow)

@@ -222,6 +222,9 @@ def test_a_retried_call_is_recorded_once_with_its_attempts(
     assert [(r.turn, r.attempts, r.cost_usd) for r in tl.cost_records(task.id)] == [
         (1, 2, CALL_COST)
     ]
+    [record] = tl.cost_records(task.id)
+    assert len(record.attempt_errors) == 1
+    assert record.attempt_errors[0].startswith("HTTP 503")
     assert metrics_of(tl, task.id) == (1, 1100, 1000, 100, CALL_COST, 0, 1, 1)
 
 

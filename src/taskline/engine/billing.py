@@ -48,6 +48,7 @@ async def billed_call(
                     "cost_usd": exc.cost_usd,
                     "price_source": exc.price_source,
                     "error": str(exc),
+                    "attempt_errors": exc.attempt_errors,
                 }
             )
         )
@@ -61,6 +62,7 @@ async def billed_call(
                 "cost_usd": response.cost_usd,
                 "price_source": response.price_source,
                 "latency_ms": response.latency_ms,
+                "attempt_errors": response.attempt_errors,
             }
         )
     )

@@ -181,6 +181,7 @@ cost_records = Table(
     Column("latency_ms", Float, nullable=False),
     Column("finish_reason", String(32), nullable=False),
     Column("attempts", Integer, nullable=False),
+    Column("attempt_errors", JSON, nullable=False),
     Column("error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     # A billed call is recorded once, even when a crashed run is replayed.

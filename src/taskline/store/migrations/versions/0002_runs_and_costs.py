@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("latency_ms", sa.Float, nullable=False),
         sa.Column("finish_reason", sa.String(32), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("attempt_errors", sa.JSON, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cost_records"),
