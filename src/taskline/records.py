@@ -159,6 +159,8 @@ class CostRecord(Record):
     """One line per failed attempt before the last one (429, 5xx, timeout …)."""
     error: str | None = None
     """Set when the call was billed but its answer was unusable."""
+    response: dict[str, Any] | None = None
+    """The answer as received, so a replayed step reuses it instead of paying again."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     """When the record was written."""
 

@@ -44,7 +44,7 @@ EXPECTED_COLUMNS = {
         "id", "task_id", "run_id", "purpose", "turn", "agent", "provider", "model",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
         "reasoning_tokens", "cost_usd", "price_source", "latency_ms", "finish_reason",
-        "attempts", "attempt_errors", "error", "created_at",
+        "attempts", "attempt_errors", "error", "response", "created_at",
     ],
     "artifacts": ["run_id", "path", "task_id", "change", "size", "sha256"],
     "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at"],

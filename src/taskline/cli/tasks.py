@@ -144,6 +144,7 @@ def task_run(
 def run(agent: str, **options: Any) -> None:
     """Create a task, assign it to AGENT and run it; print the new task's id."""
     with _taskline() as tl:
+        tl.get_agent(agent)  # a mistyped --agent must not leave a task behind
         task = create_from_options(tl, **options)
         tl.assign(task.id, agent)
         typer.echo(task.id)  # first, so a script has the id even when the run fails

@@ -34,7 +34,14 @@ async def billed_call(
     messages: Sequence[Message],
     tools: Sequence[ToolDefinition],
 ) -> ModelResponse:
-    """Call the model and write the call's cost record before returning or raising."""
+    """Call the model and write the call's cost record before returning or raising.
+
+    When the call was made and recorded before (a step replayed after a crash),
+    the recorded answer is returned and the model is not paid a second time.
+    """
+    recorded = store.find_cost_record(site.run_id, site.purpose, turn)
+    if recorded is not None and recorded.response is not None:
+        return ModelResponse.model_validate(recorded.response)
     started = time.perf_counter()
     try:
         response = await model.complete(messages, tools)
@@ -63,6 +70,7 @@ async def billed_call(
                 "price_source": response.price_source,
                 "latency_ms": response.latency_ms,
                 "attempt_errors": response.attempt_errors,
+                "response": response.model_dump(mode="json"),
             }
         )
     )

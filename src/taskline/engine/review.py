@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from taskline.costs import total
 from taskline.engine.billing import CallSite, billed_call
 from taskline.engine.events import OnEvent, ProgressEvent
 from taskline.llm.types import (
@@ -22,7 +23,7 @@ from taskline.llm.types import (
     ToolResultMessage,
     UserMessage,
 )
-from taskline.models import Agent, Task, describe_validation_error
+from taskline.models import Agent, Task, describe_validation_error, utcnow
 from taskline.protocols import Model, Store
 from taskline.records import Artifact, Run
 from taskline.tools import ToolContext
@@ -198,16 +199,18 @@ class AgentReviewer:
             task_id=task.id, run_id=self.run.id, agent=self.reviewer.name, purpose="review"
         )
         response = await billed_call(self.store, self.model, site, turn, messages, [SUBMIT_REVIEW])
+        # Progress is the run's so far, the agent's calls and the review's together.
+        run_so_far = total(r for r in self.store.cost_records(task.id) if r.run_id == self.run.id)
         self.on_event(
             ProgressEvent(
                 kind="review",
                 task_id=task.id,
                 run_number=self.run.number,
                 turn=turn,
-                tokens=response.usage.total_tokens,
-                cost_usd=response.cost_usd,
-                elapsed_seconds=response.latency_ms / 1000,
-                detail=f"reviewer {self.reviewer.name}",
+                tokens=run_so_far.tokens,
+                cost_usd=run_so_far.cost_usd,
+                elapsed_seconds=(utcnow() - self.run.started_at).total_seconds(),
+                detail=self.reviewer.name,
             )
         )
         return response

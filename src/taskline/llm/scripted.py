@@ -6,22 +6,29 @@ The script is a list of responses, given in Python or read from a JSON file
     {"text": "", "tool_calls": [{"name": "submit_work", "arguments": {"summary": "done"}}],
      "usage": {"input_tokens": 120, "output_tokens": 12}, "cost_usd": "0.0004"}
 
-A response with `error` set makes the call fail with `ProviderError` instead.
+A response with `error` set makes the call fail with `ProviderError` instead;
+`delay_seconds` makes the model really wait before answering. A file may also be
+`{"responses": [...], "by_turn": true, "ledger": "PATH"}`: `by_turn` picks the
+answer by the number of earlier answers in the conversation (so a resumed run
+gets the answer it is at), and `ledger` gets one line per answer served.
 The model records every call it received (`calls`), so tests can check prompts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from taskline.errors import ModelReferenceError, ProviderError
 from taskline.llm.types import (
+    AssistantMessage,
     FinishReason,
     Message,
     ModelResponse,
@@ -31,6 +38,8 @@ from taskline.llm.types import (
     Usage,
 )
 from taskline.models import describe_validation_error
+
+SCRIPT_KEYS = {"responses", "by_turn", "ledger"}
 
 
 class ScriptedToolCall(BaseModel):
@@ -64,7 +73,9 @@ class ScriptedResponse(BaseModel):
     price_source: PriceSource | None = None
     """Where the cost came from; None means `provider` with a cost, else `unknown`."""
     latency_ms: float = Field(default=0.0, ge=0)
-    """Latency to report (the scripted model does not wait)."""
+    """Latency to report (the scripted model does not wait for it)."""
+    delay_seconds: float = Field(default=0.0, ge=0)
+    """Time to really wait before answering, e.g. to kill a process mid-call in tests."""
     error: str | None = None
     """When set, the call fails with a `ProviderError` carrying this detail."""
     status_code: int | None = None
@@ -87,9 +98,22 @@ class ScriptedModel:
 
     provider = "scripted"
 
-    def __init__(self, responses: Sequence[ScriptedResponse], *, model: str = "script") -> None:
+    def __init__(
+        self,
+        responses: Sequence[ScriptedResponse],
+        *,
+        model: str = "script",
+        by_turn: bool = False,
+        ledger: Path | None = None,
+    ) -> None:
+        """`by_turn` picks the response by the number of earlier answers in the conversation
+        instead of by call count, so a process that resumes a run mid-way gets the answer
+        the run is at. `ledger` is a file the model appends one line to per answer it
+        serves: what it "billed", for tests that check nothing is paid twice."""
         self.model = model
         self.responses = tuple(responses)
+        self.by_turn = by_turn
+        self.ledger = ledger
         self.calls: list[ScriptedCall] = []  # every call received, in order
 
     @classmethod
@@ -102,14 +126,18 @@ class ScriptedModel:
             raise ModelReferenceError(ref, f"cannot read the script: {exc.strerror}") from exc
         except ValueError as exc:
             raise ModelReferenceError(ref, f"the script is not JSON: {exc}") from exc
-        if isinstance(data, dict) and set(data) == {"responses"}:
+        options: dict[str, Any] = {}
+        if isinstance(data, dict) and "responses" in data and set(data) <= SCRIPT_KEYS:
+            options = {"by_turn": bool(data.get("by_turn", False))}
+            if data.get("ledger"):
+                options["ledger"] = Path(str(data["ledger"]))
             data = data["responses"]
         try:
             responses = _SCRIPT.validate_python(data)
         except ValidationError as exc:
             detail = describe_validation_error(exc)
             raise ModelReferenceError(ref, f"invalid script: {detail}") from exc
-        return cls(responses, model=str(path))
+        return cls(responses, model=str(path), **options)
 
     @property
     def remaining(self) -> int:
@@ -121,6 +149,8 @@ class ScriptedModel:
     ) -> ModelResponse:
         """The next response of the script."""
         number = len(self.calls)
+        if self.by_turn:
+            number = sum(1 for m in messages if isinstance(m, AssistantMessage))
         self.calls.append(ScriptedCall(tuple(messages), tuple(tools)))
         if number >= len(self.responses):
             raise ProviderError(
@@ -140,6 +170,11 @@ class ScriptedModel:
             ToolCall(id=call.id or f"call_{number}_{i}", name=call.name, arguments=call.arguments)
             for i, call in enumerate(scripted.tool_calls)
         )
+        if scripted.delay_seconds:
+            await asyncio.sleep(scripted.delay_seconds)
+        if self.ledger is not None:
+            with self.ledger.open("a", encoding="utf-8") as ledger:
+                ledger.write(f"{number} {scripted.cost_usd}\n")
         default_source: PriceSource = "unknown" if scripted.cost_usd is None else "provider"
         return ModelResponse(
             text=scripted.text,

@@ -149,18 +149,23 @@ class RunQueries(SqlBase):
             with self._write() as conn:
                 conn.execute(insert(cost_records).values(record.model_dump()))
         except IntegrityError:
-            with self._read() as conn:
-                row = conn.execute(
-                    select(cost_records).where(
-                        cost_records.c.run_id == record.run_id,
-                        cost_records.c.purpose == record.purpose,
-                        cost_records.c.turn == record.turn,
-                    )
-                ).first()
-            if row is None:
+            stored = self.find_cost_record(record.run_id, record.purpose, record.turn)
+            if stored is None:
                 raise
-            return CostRecord.model_validate(_row_dict(row, cost_records))
+            return stored
         return record
+
+    def find_cost_record(self, run_id: str, purpose: str, turn: int) -> CostRecord | None:
+        """The record of the call made in that run, for that purpose, at that turn."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(cost_records).where(
+                    cost_records.c.run_id == run_id,
+                    cost_records.c.purpose == purpose,
+                    cost_records.c.turn == turn,
+                )
+            ).first()
+        return None if row is None else CostRecord.model_validate(_row_dict(row, cost_records))
 
     def cost_records(self, task_id: str | None = None) -> list[CostRecord]:
         """Cost records oldest first, of one task or of all."""

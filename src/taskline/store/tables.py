@@ -183,6 +183,7 @@ cost_records = Table(
     Column("attempts", Integer, nullable=False),
     Column("attempt_errors", JSON, nullable=False),
     Column("error", Text, nullable=True),
+    Column("response", JSON, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     # A billed call is recorded once, even when a crashed run is replayed.
     UniqueConstraint("run_id", "purpose", "turn"),

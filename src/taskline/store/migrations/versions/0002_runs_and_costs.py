@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("attempt_errors", sa.JSON, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
+        sa.Column("response", sa.JSON, nullable=True),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cost_records"),
         _fk("cost_records", "task_id", "tasks"),
