@@ -21,6 +21,10 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     """No test reads the developer's own taskline home, database or config."""
     for name in ("TASKLINE_HOME", "TASKLINE_DATABASE_URL", "TASKLINE_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+    # In-process CLI tests run without DBOS: it is a process-wide singleton, and its
+    # log handlers would outlive each test's captured output. tests/test_durable.py
+    # runs the real script in subprocesses, durable.
+    monkeypatch.setenv("TASKLINE_DURABLE", "0")
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)

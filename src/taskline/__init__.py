@@ -1,5 +1,7 @@
 """taskline: run AI agents on tasks through an enforced, persisted and measured lifecycle."""
 
+__version__ = "0.1.0"
+
 from taskline.errors import (
     AlreadyExistsError,
     ConfigError,

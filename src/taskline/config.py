@@ -3,6 +3,7 @@
     TASKLINE_HOME          data directory (default: .taskline in the current directory)
     TASKLINE_DATABASE_URL  database (default: SQLite at $TASKLINE_HOME/taskline.db)
     TASKLINE_CONFIG        config file (default: taskline.toml in the current directory)
+    TASKLINE_DURABLE       0 runs tasks without DBOS checkpoints (default: 1, durable)
 
 A config file declares agents and the defaults new tasks take; flags given on
 the command line or arguments given in Python win over it.
@@ -79,6 +80,11 @@ def taskline_home(env: Mapping[str, str] = os.environ) -> Path:
 def database_url(home: Path, env: Mapping[str, str] = os.environ) -> str:
     """`$TASKLINE_DATABASE_URL`, else SQLite in `home`."""
     return env.get("TASKLINE_DATABASE_URL") or f"sqlite:///{home / 'taskline.db'}"
+
+
+def durable_enabled(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether runs are DBOS workflows that survive a crash: unless TASKLINE_DURABLE is 0."""
+    return env.get("TASKLINE_DURABLE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path | None:

@@ -6,10 +6,10 @@ double built on the real thing) without patching.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from taskline.lifecycle import Status
 from taskline.llm.types import Message, ModelResponse, ToolDefinition
@@ -25,6 +25,8 @@ from taskline.records import (
     Turn,
 )
 from taskline.tools.base import ToolContext, ToolResult
+
+R = TypeVar("R")
 
 
 class Store(Protocol):
@@ -80,6 +82,8 @@ class Store(Protocol):
     def get_metrics(self, task_id: str) -> TaskMetrics | None: ...
     def list_metrics(self) -> list[TaskMetrics]: ...
     def close(self) -> None: ...
+    @property
+    def url(self) -> str: ...
 
 
 class Model(Protocol):
@@ -146,4 +150,21 @@ class Tool(Protocol):
         failing command, an OSError) comes back as a result with `is_error`
         set, never as an exception.
         """
+        ...
+
+
+class Steps(Protocol):
+    """Runs the steps of a task's execution; see `taskline.engine.steps.InlineSteps` and
+    `taskline.durable.DbosSteps`.
+
+    A step's result may be recorded and returned again instead of running it twice,
+    so a step must be a whole unit: its effects done, its result returned.
+    """
+
+    async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
+        """Run the coroutine function `fn(*args)` as the step `name`."""
+        ...
+
+    async def call(self, name: str, fn: Callable[..., R], *args: Any) -> R:
+        """Run the plain function `fn(*args)` as the step `name`."""
         ...

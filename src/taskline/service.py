@@ -20,14 +20,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from taskline.config import Config, config_path, database_url, load_config, taskline_home
+from taskline.config import (
+    Config,
+    config_path,
+    database_url,
+    durable_enabled,
+    load_config,
+    taskline_home,
+)
 from taskline.engine.blobs import BlobStore
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor, ModelFactory
 from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
-from taskline.protocols import Store
+from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
@@ -57,12 +64,15 @@ class Taskline:
         *,
         home: Path | None = None,
         model_factory: ModelFactory | None = None,
+        durable: bool = False,
     ) -> None:
         self.store = store
         self.config = config or Config()
         self.actor = actor or default_actor()
         self.home = home or taskline_home()
         self.model_factory = model_factory
+        # Durable runs are DBOS workflows that survive a crash of this process.
+        self.durable = durable
 
     @classmethod
     def open(
@@ -73,6 +83,7 @@ class Taskline:
         config: Config | None = None,
         actor: str = "",
         env: Mapping[str, str] = os.environ,
+        durable: bool | None = None,
     ) -> Taskline:
         """Open the store named by the arguments or the environment, migrating it if needed.
 
@@ -83,7 +94,9 @@ class Taskline:
         if url.startswith("sqlite:///"):
             home.mkdir(parents=True, exist_ok=True)
         config = config if config is not None else load_config(config_path(env))
-        taskline = cls(SqlStore.open(url), config, actor, home=home)
+        if durable is None:
+            durable = durable_enabled(env)
+        taskline = cls(SqlStore.open(url), config, actor, home=home, durable=durable)
         try:
             taskline.sync_config_agents()
         except BaseException:
@@ -233,28 +246,58 @@ class Taskline:
 
     # -- execution ------------------------------------------------------------
 
-    def executor(self, on_event: OnEvent = ignore) -> Executor:
-        """The engine that runs this store's tasks."""
+    def executor(self, on_event: OnEvent = ignore, *, steps: Steps | None = None) -> Executor:
+        """The engine that runs this store's tasks (its steps checkpointed by `steps`)."""
         return Executor(
             self.store,
             self.home,
             endpoints=self.config.endpoints,
             model_factory=self.model_factory,
             on_event=on_event,
+            steps=steps,
         )
 
     def run_task(
         self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore
     ) -> Task:
-        """Execute an ASSIGNED (or FAILED) task; returns it COMPLETED, FAILED or IN_REVIEW."""
+        """Execute an ASSIGNED (or FAILED) task; returns it COMPLETED, FAILED or IN_REVIEW.
+
+        A durable Taskline runs it as a DBOS workflow in this process; if the process
+        dies, the next `run_task` of the task (or a worker) resumes it.
+        """
+        if self.durable:
+            from taskline import durable
+
+            return asyncio.run(
+                durable.run_in_foreground(
+                    self, task_id, timeout_seconds=timeout_seconds, on_event=on_event
+                )
+            )
+        self.executor().check_runnable(task_id)
         return asyncio.run(
             self.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds)
         )
+
+    def enqueue_run(self, task_id: str, *, timeout_seconds: float | None = None) -> str:
+        """Queue a run of the task for `taskline worker`; returns the workflow id."""
+        from taskline import durable
+
+        self.executor().check_runnable(task_id)
+        return durable.enqueue(self, task_id, timeout_seconds=timeout_seconds)
 
     def review(
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
     ) -> Task:
         """A person's verdict on a task in IN_REVIEW; a rejection runs the rework at once."""
+        self.executor().check_reviewable(task_id)
+        if self.durable:
+            from taskline import durable
+
+            return asyncio.run(
+                durable.review_in_foreground(
+                    self, task_id, approve=approve, feedback=feedback, on_event=on_event
+                )
+            )
         return asyncio.run(
             self.executor(on_event).human_review(
                 task_id, approve=approve, feedback=feedback, actor=self.actor

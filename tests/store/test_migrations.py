@@ -53,6 +53,7 @@ EXPECTED_COLUMNS = {
         "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "retries",
         "updated_at",
     ],
+    "workers": ["id", "status", "started_at", "last_seen_at", "adopted_by"],
     "alembic_version": ["version_num"],
 }  # fmt: skip
 

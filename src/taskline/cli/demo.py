@@ -11,7 +11,7 @@ import typer
 from taskline import render
 from taskline.cli.common import app
 from taskline.cli.work import execute
-from taskline.config import Config
+from taskline.config import Config, durable_enabled
 from taskline.lifecycle import Status
 from taskline.service import Taskline
 
@@ -34,7 +34,9 @@ def demo() -> None:
         home = Path(tmp) / "home"
         workspace = Path(tmp) / "workspace"
         workspace.mkdir()
-        with Taskline.open(home=home, config=Config(), env={}) as tl:
+        # A fresh home and the embedded defaults, whatever the environment says,
+        # except whether runs are durable (TASKLINE_DURABLE).
+        with Taskline.open(home=home, config=Config(), env={}, durable=durable_enabled()) as tl:
             tl.add_agent(
                 DEMO_AGENT,
                 model="local:smollm2",

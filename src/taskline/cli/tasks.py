@@ -135,9 +135,19 @@ def task_run(
     timeout: Annotated[
         float | None, typer.Option(help="Wall-clock limit of the run in seconds.")
     ] = None,
+    detach: Annotated[
+        bool, typer.Option(help="Queue the run for `taskline worker` and return at once.")
+    ] = False,
 ) -> None:
-    """Execute an ASSIGNED (or FAILED) task until COMPLETED, FAILED or waiting for review."""
+    """Execute an ASSIGNED (or FAILED) task until COMPLETED, FAILED or waiting for review.
+
+    An interrupted run of an IN_PROGRESS task is resumed from its last finished step.
+    """
     with _taskline() as tl:
+        if detach:
+            workflow_id = tl.enqueue_run(task_id, timeout_seconds=timeout)
+            typer.echo(f"{task_id} queued as {workflow_id}")
+            return
         finish(execute(tl, task_id, timeout), tl)
 
 

@@ -15,17 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from taskline.engine.artifacts import ArtifactChange, diff, snapshot, text_diff
+from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
 from taskline.engine.blobs import BlobStore
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.loop import AgentLoop, Limits, Outcome
 from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
+from taskline.engine.steps import InlineSteps
 from taskline.errors import InvalidValueError, ProviderError
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Model, Store
+from taskline.protocols import Model, Steps, Store
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 
@@ -46,6 +47,7 @@ class Executor:
         model_factory: ModelFactory | None = None,
         on_event: OnEvent = ignore,
         actor: str = SYSTEM,
+        steps: Steps | None = None,
     ) -> None:
         self.store = store
         self.home = home
@@ -54,6 +56,9 @@ class Executor:
         self.model_factory = model_factory or (lambda ref: resolve_model(ref, self.endpoints))
         self.on_event = on_event
         self.actor = actor
+        # Every store write and every model or tool call of a run is a step: a durable
+        # runner records them so that a resumed run replays instead of redoing them.
+        self.steps: Steps = steps or InlineSteps()
 
     def workspace_of(self, task: Task) -> Path:
         """The task's workspace: its `--workspace`, else `$TASKLINE_HOME/workspaces/<id>`."""
@@ -62,11 +67,20 @@ class Executor:
     async def run_task(self, task_id: str, *, timeout_seconds: float | None = None) -> Task:
         """Execute an ASSIGNED task (or a FAILED one again) until it is COMPLETED, FAILED,
         or waiting in IN_REVIEW for a person."""
+        task, trigger = await self.steps.call("start", self._start, task_id)
+        return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+
+    def check_runnable(self, task_id: str) -> Task:
+        """The task, if it can be run now; `InvalidValueError` saying why not otherwise."""
         task = self.store.get_task(task_id)
         if task.status not in (Status.ASSIGNED, Status.FAILED):
             raise InvalidValueError(
                 f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
             )
+        return task
+
+    def _start(self, task_id: str) -> tuple[Task, RunTrigger]:
+        task = self.check_runnable(task_id)
         trigger: RunTrigger = "retry" if self.store.list_runs(task.id) else "first"
         if task.status is Status.FAILED:
             task = self.store.move(
@@ -79,71 +93,107 @@ class Executor:
             reason=f"run started ({trigger})",
             expected=Status.ASSIGNED,
         )
-        return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+        return task, trigger
 
     async def human_review(self, task_id: str, *, approve: bool, feedback: str, actor: str) -> Task:
         """A person's verdict on a task waiting in IN_REVIEW; a rejection starts the rework."""
-        task = self.store.get_task(task_id)
-        if task.status is not Status.IN_REVIEW:
-            raise InvalidValueError(f"task {task.id} is {task.status}, not IN_REVIEW")
-        run = self.store.list_runs(task.id)[-1]
         verdict = Verdict(
             reviewer=actor,
             approved=approve,
             feedback=feedback or ("approved" if approve else "rejected"),
         )
-        self._store_review(task, run, verdict)
+        task, run = await self.steps.call("human review", self._human_verdict, task_id, verdict)
         return await self._conclude(task, run, verdict, timeout_seconds=None)
+
+    def check_reviewable(self, task_id: str) -> Task:
+        """The task, if it waits for a person's review; `InvalidValueError` otherwise."""
+        task = self.store.get_task(task_id)
+        if task.status is not Status.IN_REVIEW:
+            raise InvalidValueError(f"task {task.id} is {task.status}, not IN_REVIEW")
+        return task
+
+    def _human_verdict(self, task_id: str, verdict: Verdict) -> tuple[Task, Run]:
+        task = self.check_reviewable(task_id)
+        run = self.store.list_runs(task.id)[-1]
+        self._store_review(task, run, verdict)
+        return task, run
 
     async def _execute(
         self, task: Task, trigger: RunTrigger, *, feedback: str, timeout_seconds: float | None
     ) -> Task:
         agent = self.store.get_agent(task.assignee or "")
-        runs = self.store.list_runs(task.id)
-        run = self.store.start_run(
+        run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
+        workspace = self.workspace_of(task)
+        before = await self.steps.call("snapshot", self._snapshot, workspace)
+        outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
+        changes = await self.steps.call("artifacts", self._collect, task, run, before, workspace)
+        records = _artifact_records(task, run, changes)
+        if outcome.summary is None:
+            return await self.steps.call("fail", self._fail, task, run, outcome)
+        task = await self.steps.call(
+            "submitted", self._submitted, task, run, agent.name, outcome.summary
+        )
+        try:
+            verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
+        except Exception as exc:  # a reviewer that cannot answer must not strand the task
+            category = "provider_error" if isinstance(exc, ProviderError) else "crashed"
+            return await self.steps.call(
+                "review failed", self._end, task, Status.FAILED, self.actor,
+                f"review failed: {exc}", category,
+            )  # fmt: skip
+        if verdict is None:
+            return task  # waiting for a person: `taskline review approve|reject`
+        return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
+
+    def _open_run(self, task: Task, agent: Agent, trigger: RunTrigger, feedback: str) -> Run:
+        number = len(self.store.list_runs(task.id)) + 1
+        return self.store.start_run(
             Run(
                 task_id=task.id,
-                number=len(runs) + 1,
+                number=number,
                 trigger=trigger,
                 agent=agent.name,
                 model=agent.model,
                 feedback=feedback,
             )
         )
-        workspace = self.workspace_of(task)
+
+    def _snapshot(self, workspace: Path) -> Snapshot:
         workspace.mkdir(parents=True, exist_ok=True)
-        before = snapshot(workspace, self.blobs)
-        outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
+        return snapshot(workspace, self.blobs)
+
+    def _collect(
+        self, task: Task, run: Run, before: Snapshot, workspace: Path
+    ) -> list[ArtifactChange]:
         changes = diff(before, snapshot(workspace, self.blobs))
-        records = self._store_artifacts(task, run, changes)
-        if outcome.summary is None:
-            return self._fail(task, run, outcome)
-        self.store.end_run(run.id, "submitted", ended_at=utcnow(), summary=outcome.summary)
-        task = self.store.move(
+        self.store.add_artifacts(_artifact_records(task, run, changes))
+        return changes
+
+    def _submitted(self, task: Task, run: Run, agent: str, summary: str) -> Task:
+        self.store.end_run(run.id, "submitted", ended_at=utcnow(), summary=summary)
+        return self.store.move(
             task.id,
             Status.IN_REVIEW,
-            actor=f"agent:{agent.name}",
+            actor=f"agent:{agent}",
             reason="work submitted",
             expected=Status.IN_PROGRESS,
-            summary=outcome.summary,
+            summary=summary,
         )
-        try:
-            verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
-        except Exception as exc:  # a reviewer that cannot answer must not strand the task
-            category = "provider_error" if isinstance(exc, ProviderError) else "crashed"
-            failed = self.store.move(
-                task.id,
-                Status.FAILED,
-                actor=self.actor,
-                reason=f"review failed: {exc}",
-                expected=Status.IN_REVIEW,
-                failure_category=category,
-            )
-            store_metrics(self.store, task.id)
-            return failed
-        if verdict is None:
-            return task  # waiting for a person: `taskline review approve|reject`
-        return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
+
+    def _end(
+        self, task: Task, target: Status, actor: str, reason: str, category: str | None = None
+    ) -> Task:
+        """Move an IN_REVIEW task to its end (COMPLETED or FAILED) and store its metrics."""
+        ended = self.store.move(
+            task.id,
+            target,
+            actor=actor,
+            reason=reason,
+            expected=Status.IN_REVIEW,
+            failure_category=category,
+        )
+        store_metrics(self.store, task.id)
+        return ended
 
     async def _agent_loop(
         self, task: Task, agent: Agent, run: Run, workspace: Path, timeout_seconds: float | None
@@ -169,6 +219,7 @@ class Executor:
             run=run,
             limits=limits,
             on_event=self.on_event,
+            steps=self.steps,
         )
         try:
             return await loop.execute()
@@ -178,23 +229,6 @@ class Executor:
             )
         finally:
             await model.aclose()
-
-    def _store_artifacts(
-        self, task: Task, run: Run, changes: list[ArtifactChange]
-    ) -> list[Artifact]:
-        records = [
-            Artifact(
-                task_id=task.id,
-                run_id=run.id,
-                path=change.path,
-                change=change.change,
-                size=change.size_bytes,
-                sha256=change.sha256,
-            )
-            for change in changes
-        ]
-        self.store.add_artifacts(records)
-        return records
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
@@ -231,9 +265,9 @@ class Executor:
         workspace: Path,
     ) -> Verdict | None:
         context = ToolContext(workspace=Workspace(workspace))
-        checks = await run_checks(task, context)
+        checks = await self.steps.run("checks", run_checks, task, context)
         if checks is not None:
-            self._store_review(task, run, checks)
+            await self.steps.call("review checks", self._store_review, task, run, checks)
             if not checks.approved:
                 return checks
         verdict = checks
@@ -245,11 +279,11 @@ class Executor:
                 prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
                 verdict, turn = await AgentReviewer(
                     store=self.store, model=model, reviewer=reviewer, run=run,
-                    on_event=self.on_event,
+                    on_event=self.on_event, steps=self.steps,
                 ).review(task, prompt, turn)  # fmt: skip
             finally:
                 await model.aclose()
-            self._store_review(task, run, verdict)
+            await self.steps.call(f"review {name}", self._store_review, task, run, verdict)
             if not verdict.approved:
                 return verdict
         if task.human_review:
@@ -260,7 +294,7 @@ class Executor:
                 approved=True,
                 feedback="approved automatically: the task has no checks, reviewer or human review",
             )
-            self._store_review(task, run, verdict)
+            await self.steps.call("review auto", self._store_review, task, run, verdict)
         return verdict
 
     def _diffs(self, changes: list[ArtifactChange]) -> dict[str, str]:
@@ -280,39 +314,31 @@ class Executor:
         self, task: Task, run: Run, verdict: Verdict, *, timeout_seconds: float | None
     ) -> Task:
         if verdict.approved:
-            completed = self.store.move(
-                task.id,
-                Status.COMPLETED,
-                actor=verdict.reviewer if verdict.reviewer != "auto" else self.actor,
-                reason=verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
-                expected=Status.IN_REVIEW,
-            )
-            store_metrics(self.store, task.id)
-            return completed
+            return await self.steps.call(
+                "complete", self._end, task, Status.COMPLETED,
+                verdict.reviewer if verdict.reviewer != "auto" else self.actor,
+                verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
+            )  # fmt: skip
         reworks = sum(1 for r in self.store.list_runs(task.id) if r.trigger == "rework")
         if reworks >= task.max_rework:
-            failed = self.store.move(
-                task.id,
-                Status.FAILED,
-                actor=verdict.reviewer,
-                reason=(
-                    f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"
-                    f" {verdict.feedback}"
-                ),
-                expected=Status.IN_REVIEW,
-                failure_category="review_rejected",
+            reason = (
+                f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"
+                f" {verdict.feedback}"
             )
-            store_metrics(self.store, task.id)
-            return failed
-        task = self.store.move(
-            task.id,
-            Status.IN_PROGRESS,
-            actor=verdict.reviewer,
-            reason=f"rework: {verdict.feedback}",
-            expected=Status.IN_REVIEW,
+            return await self.steps.call(
+                "rejected", self._end, task, Status.FAILED, verdict.reviewer, reason,
+                "review_rejected",
+            )  # fmt: skip
+        task = await self.steps.call(
+            "rework", self._rework, task, verdict.reviewer, f"rework: {verdict.feedback}"
         )
         return await self._execute(
             task, "rework", feedback=verdict.feedback, timeout_seconds=timeout_seconds
+        )
+
+    def _rework(self, task: Task, actor: str, reason: str) -> Task:
+        return self.store.move(
+            task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=Status.IN_REVIEW
         )
 
     def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
@@ -326,3 +352,17 @@ class Executor:
                 details=verdict.details,
             )
         )
+
+
+def _artifact_records(task: Task, run: Run, changes: list[ArtifactChange]) -> list[Artifact]:
+    return [
+        Artifact(
+            task_id=task.id,
+            run_id=run.id,
+            path=change.path,
+            change=change.change,
+            size=change.size_bytes,
+            sha256=change.sha256,
+        )
+        for change in changes
+    ]

@@ -26,6 +26,7 @@ from decimal import Decimal
 from taskline.engine.billing import CallSite, billed_call
 from taskline.engine.events import EventKind, OnEvent, ProgressEvent
 from taskline.engine.prompt import first_messages
+from taskline.engine.steps import InlineSteps
 from taskline.errors import ProviderError
 from taskline.lifecycle import Status
 from taskline.llm.types import (
@@ -37,7 +38,7 @@ from taskline.llm.types import (
     UserMessage,
 )
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Model, Store, Tool
+from taskline.protocols import Model, Steps, Store, Tool
 from taskline.records import FailureCategory, Run, ToolCallRecord, Turn
 from taskline.tools import ToolContext, ToolResult, run_tool_calls, tool_definitions
 
@@ -53,6 +54,7 @@ CORRECTION = (
 CANCELLED = ToolResult(
     output="cancelled: the run reached its time limit", is_error=True, duration_ms=0
 )
+CANCEL_POLL_SECONDS = 1.0
 REPEATS_BEFORE_CORRECTION = 3
 REPEATS_BEFORE_STOP = 4
 
@@ -111,6 +113,7 @@ class AgentLoop:
         run: Run,
         limits: Limits,
         on_event: OnEvent,
+        steps: Steps | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -121,6 +124,7 @@ class AgentLoop:
         self.run = run
         self.limits = limits
         self.on_event = on_event
+        self.steps: Steps = steps or InlineSteps()
         self.site = CallSite(task_id=task.id, run_id=run.id, agent=agent.name)
         self.stagnation = Stagnation()
         self.tokens = 0
@@ -128,11 +132,20 @@ class AgentLoop:
         self.started = time.monotonic()
 
     async def execute(self) -> Outcome:
-        """Run turns until the agent submits its work or a limit, error or timeout stops it."""
+        """Run turns until the agent submits its work or a limit, error or timeout stops it.
+
+        The timeout counts from the run's start as stored, so a run resumed after a
+        crash gets only the time that is left, not a fresh allowance.
+        """
         self.started = time.monotonic()
+        used_seconds = (utcnow() - self.run.started_at).total_seconds()
+        self.started -= used_seconds
+        remaining = self.limits.timeout_seconds - used_seconds
+        turns = asyncio.ensure_future(self._turns())
+        watcher = asyncio.ensure_future(self._watch_for_cancel(turns))
         try:
-            async with asyncio.timeout(self.limits.timeout_seconds):
-                return await self._turns()
+            async with asyncio.timeout(max(remaining, 0)):
+                return await turns
         except TimeoutError:
             return Outcome(
                 failure_category="timeout",
@@ -140,6 +153,21 @@ class AgentLoop:
             )
         except ProviderError as exc:
             return Outcome(failure_category="provider_error", failure_message=str(exc))
+        except asyncio.CancelledError:
+            if not watcher.done() or watcher.cancelled():
+                raise  # cancelled from outside: the process is stopping
+            return Outcome(failure_message="the task was cancelled while it ran")
+        finally:
+            watcher.cancel()
+            turns.cancel()
+
+    async def _watch_for_cancel(self, turns: asyncio.Future[Outcome]) -> None:
+        """Stop the run within a second or two of the task being cancelled elsewhere."""
+        while not turns.done():
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            if self.store.get_task(self.task.id).status is Status.CANCELLED:
+                turns.cancel()
+                return
 
     async def _turns(self) -> Outcome:
         definitions = tool_definitions(self.tools)
@@ -151,7 +179,7 @@ class AgentLoop:
             feedback=self.run.feedback,
         )
         for turn in itertools.count(1):
-            stop = self._limit_reached(turn)
+            stop = await self.steps.call(f"limits {turn}", self._limit_reached, turn)
             if stop is not None:
                 return stop
             started_at = utcnow()
@@ -160,12 +188,14 @@ class AgentLoop:
             if response.tool_calls:
                 self._emit("tool_call", turn, ", ".join(c.name for c in response.tool_calls))
             try:
-                results = await run_tool_calls(response.tool_calls, self.tools, self.context)
+                results = await self._run_tools(turn, response.tool_calls)
             except asyncio.CancelledError:
                 # The run's time ran out with tools in flight: the billed turn is kept.
                 self._store_turn(turn, response, [CANCELLED] * len(response.tool_calls), started_at)
                 raise
-            self._store_turn(turn, response, results, started_at)
+            await self.steps.call(
+                f"turn {turn}", self._store_turn, turn, response, results, started_at
+            )
             messages += [
                 ToolResultMessage(
                     tool_call_id=call.id, name=call.name, content=r.output, is_error=r.is_error
@@ -222,11 +252,36 @@ class AgentLoop:
             messages.append(UserMessage(content=CORRECTION))
         return None
 
+    async def _run_tools(self, turn: int, calls: Sequence[ToolCall]) -> list[ToolResult]:
+        """Each call a step of its own, all of them at once."""
+
+        async def one(call: ToolCall) -> ToolResult:
+            [result] = await run_tool_calls([call], self.tools, self.context)
+            return result
+
+        return list(
+            await asyncio.gather(
+                *(
+                    self.steps.run(f"tool {turn}.{index} {call.name}", one, call)
+                    for index, call in enumerate(calls)
+                )
+            )
+        )
+
     async def _call_model(
         self, turn: int, messages: Sequence[Message], definitions: Sequence[ToolDefinition]
     ) -> ModelResponse:
         self._emit("model_call", turn)
-        response = await billed_call(self.store, self.model, self.site, turn, messages, definitions)
+        response = await self.steps.run(
+            f"model {turn}",
+            billed_call,
+            self.store,
+            self.model,
+            self.site,
+            turn,
+            list(messages),
+            definitions,
+        )
         self.tokens += response.usage.total_tokens
         if self.cost_usd is not None:
             self.cost_usd = None if response.cost_usd is None else self.cost_usd + response.cost_usd

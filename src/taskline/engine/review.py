@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from taskline.costs import total
 from taskline.engine.billing import CallSite, billed_call
 from taskline.engine.events import OnEvent, ProgressEvent
+from taskline.engine.steps import InlineSteps
 from taskline.llm.types import (
     Message,
     ModelResponse,
@@ -24,7 +25,7 @@ from taskline.llm.types import (
     UserMessage,
 )
 from taskline.models import Agent, Task, describe_validation_error, utcnow
-from taskline.protocols import Model, Store
+from taskline.protocols import Model, Steps, Store
 from taskline.records import Artifact, Run
 from taskline.tools import ToolContext
 from taskline.tools.base import arguments_schema
@@ -132,8 +133,16 @@ class AgentReviewer:
     """A reviewer agent judging a run's work, criterion by criterion."""
 
     def __init__(
-        self, *, store: Store, model: Model, reviewer: Agent, run: Run, on_event: OnEvent
+        self,
+        *,
+        store: Store,
+        model: Model,
+        reviewer: Agent,
+        run: Run,
+        on_event: OnEvent,
+        steps: Steps | None = None,
     ) -> None:
+        self.steps: Steps = steps or InlineSteps()
         self.store = store
         self.model = model
         self.reviewer = reviewer
@@ -198,7 +207,16 @@ class AgentReviewer:
         site = CallSite(
             task_id=task.id, run_id=self.run.id, agent=self.reviewer.name, purpose="review"
         )
-        response = await billed_call(self.store, self.model, site, turn, messages, [SUBMIT_REVIEW])
+        response = await self.steps.run(
+            f"review {self.reviewer.name} {turn}",
+            billed_call,
+            self.store,
+            self.model,
+            site,
+            turn,
+            list(messages),
+            [SUBMIT_REVIEW],
+        )
         # Progress is the run's so far, the agent's calls and the review's together.
         run_so_far = total(r for r in self.store.cost_records(task.id) if r.run_id == self.run.id)
         self.on_event(

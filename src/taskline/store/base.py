@@ -17,6 +17,11 @@ class SqlBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def url(self) -> str:
+        """The database URL, password included (for DBOS, which shares the database)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()

@@ -31,12 +31,13 @@ from taskline.store.engine import create_store_engine
 from taskline.store.migrate import ensure_schema
 from taskline.store.runs import RunQueries
 from taskline.store.tables import agents, task_dependencies, task_events, tasks, transitions
+from taskline.store.workers import WorkerQueries
 
 _TASK_COLUMNS = [c.name for c in tasks.columns]
 _AGENT_COLUMNS = [c.name for c in agents.columns]
 
 
-class SqlStore(RunQueries):
+class SqlStore(RunQueries, WorkerQueries):
     """Persistent agents, tasks and runs; safe to share between threads and processes."""
 
     @classmethod

@@ -232,3 +232,14 @@ task_metrics = Table(
     Column("retries", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    # running, stopped (left cleanly) or adopted (its runs taken over by `adopted_by`)
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("adopted_by", String(128), nullable=True),
+)

@@ -1,0 +1,294 @@
+"""Durable, distributed runs on DBOS.
+
+Each execution of a task is a DBOS workflow, and each model call, tool call and
+store write inside it is a step. DBOS checkpoints every finished step in its
+system database, so a process that dies mid-run is resumed from its last
+finished step: no step is done twice, no turn is lost.
+
+    one machine   SQLite: DBOS keeps its tables in `$TASKLINE_HOME/dbos.sqlite`
+                  and is launched in-process by the CLI and the library.
+    many machines PostgreSQL: with `TASKLINE_DATABASE_URL` pointing at it, the
+                  application data and DBOS's own tables (schema `dbos`) live
+                  there; `taskline worker` takes queued runs on any machine.
+
+A foreground `taskline task run` starts the workflow in its own process; a
+`--detach` one puts it on the `taskline-runs` queue for the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dbos import (
+    DBOS,
+    DBOSClient,
+    EnqueueOptions,
+    SetWorkflowID,
+    StepOptions,
+    WorkflowHandleAsync,
+)
+
+from taskline import __version__
+from taskline.engine.events import OnEvent, ignore
+from taskline.ids import new_id
+from taskline.models import Task, utcnow
+from taskline.store.engine import normalize_url
+
+R = TypeVar("R")
+
+APP_NAME = "taskline"
+RUN_QUEUE = "taskline-runs"
+RUN_WORKFLOW = "taskline.run_task"
+REVIEW_WORKFLOW = "taskline.review"
+# Recovered workflows are re-enqueued on DBOS's internal queue; a foreground
+# process listens there only, so it never takes runs queued for the workers.
+INTERNAL_QUEUE = "_dbos_internal_queue"
+DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30.0
+STOP_GRACE_SECONDS = 60.0
+QUEUE_POLL_SECONDS = 0.5
+
+
+class _Runtime:
+    """What the workflows of this process run against: one Taskline, one event sink."""
+
+    def __init__(self) -> None:
+        self.taskline: Any = None  # a taskline.service.Taskline; Any avoids an import cycle
+        self.on_event: OnEvent = ignore
+        self.system_url: str | None = None
+
+
+_runtime = _Runtime()
+
+
+class _StepGate:
+    """Counts steps in flight and, once the process is stopping, lets no new one start."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    async def enter(self) -> None:
+        if self.stopping.is_set():
+            await asyncio.Event().wait()  # parked: the run resumes in the next process
+        with self._lock:
+            self.in_flight += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+_gate = _StepGate()
+
+
+class DbosSteps:
+    """Steps checkpointed by DBOS: a replayed workflow gets their recorded results."""
+
+    async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
+        """Run the coroutine function `fn(*args)` as the DBOS step `name`."""
+        options: StepOptions = {"name": name}
+        await _gate.enter()
+        try:
+            result: R = await DBOS.run_step_async(options, fn, *args)
+        finally:
+            _gate.leave()
+        return result
+
+    async def call(self, name: str, fn: Callable[..., R], *args: Any) -> R:
+        """Run the plain function `fn(*args)` as the DBOS step `name`."""
+        options: StepOptions = {"name": name}
+        await _gate.enter()
+        try:
+            return await DBOS.run_step_async(options, fn, *args)
+        finally:
+            _gate.leave()
+
+
+@DBOS.workflow(name=RUN_WORKFLOW)
+async def run_task_workflow(task_id: str, timeout_seconds: float | None) -> str:
+    """Execute a task: the durable form of `Executor.run_task`."""
+    executor = _runtime.taskline.executor(_runtime.on_event, steps=DbosSteps())
+    task = await executor.run_task(task_id, timeout_seconds=timeout_seconds)
+    return str(task.status.value)
+
+
+@DBOS.workflow(name=REVIEW_WORKFLOW)
+async def review_workflow(task_id: str, approve: bool, feedback: str, actor: str) -> str:
+    """A person's verdict, and the rework it may start: the durable `Executor.human_review`."""
+    executor = _runtime.taskline.executor(_runtime.on_event, steps=DbosSteps())
+    task = await executor.human_review(task_id, approve=approve, feedback=feedback, actor=actor)
+    return str(task.status.value)
+
+
+def system_database_url(store_url: str, home: Path) -> str:
+    """Where DBOS keeps its state: beside the SQLite store, or in the PostgreSQL database."""
+    url = normalize_url(store_url)
+    if url.startswith("sqlite"):
+        return f"sqlite:///{home / 'dbos.sqlite'}"
+    return url
+
+
+def launch(
+    taskline: Any,
+    *,
+    on_event: OnEvent = ignore,
+    executor_id: str | None = None,
+    worker_concurrency: int | None = None,
+) -> None:
+    """Start DBOS in this process for `taskline`'s database, once.
+
+    With `worker_concurrency`, the process takes runs from the `taskline-runs`
+    queue, that many at a time; otherwise it only runs workflows it starts itself
+    and the ones DBOS recovers for its executor id.
+    """
+    _runtime.taskline = taskline
+    _runtime.on_event = on_event
+    url = system_database_url(taskline.store.url, taskline.home)
+    if _runtime.system_url == url:
+        return
+    if _runtime.system_url is not None:
+        DBOS.destroy()
+    config: dict[str, Any] = {
+        "name": APP_NAME,
+        "system_database_url": url,
+        "application_version": __version__,
+        "log_level": "WARNING",
+    }
+    if executor_id is not None:
+        config["executor_id"] = executor_id
+    DBOS(config=config)  # type: ignore[arg-type]
+    if worker_concurrency is None:
+        DBOS.listen_queues([INTERNAL_QUEUE])
+    DBOS.launch()
+    if worker_concurrency is not None:
+        # The queue's settings live in the system database: the last worker to start
+        # sets the per-worker concurrency for all.
+        DBOS.register_queue(
+            RUN_QUEUE,
+            worker_concurrency=worker_concurrency,
+            polling_interval_sec=QUEUE_POLL_SECONDS,
+            on_conflict="always_update",
+        )
+    _runtime.system_url = url
+
+
+def shutdown() -> None:
+    """Stop DBOS in this process; unfinished runs stay resumable."""
+    if _runtime.system_url is not None:
+        DBOS.destroy()
+        _runtime.system_url = None
+
+
+async def run_in_foreground(
+    taskline: Any, task_id: str, *, timeout_seconds: float | None, on_event: OnEvent
+) -> Task:
+    """Run a task as a workflow in this process and wait for it.
+
+    A task whose last run was interrupted (its process died) is resumed instead,
+    from the run's last finished step: DBOS recovers the unfinished workflows of
+    this machine when it launches, and this process waits for them.
+    """
+    launch(taskline, on_event=on_event)
+    unfinished = await _unfinished(task_id)
+    if unfinished:
+        for workflow_id in unfinished:
+            handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(workflow_id)
+            await handle.get_result()
+        resumed: Task = taskline.get_task(task_id)
+        return resumed
+    taskline.executor().check_runnable(task_id)
+    with SetWorkflowID(f"run-{task_id}-{new_id()}"):
+        handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
+    await handle.get_result()
+    task: Task = taskline.get_task(task_id)
+    return task
+
+
+async def review_in_foreground(
+    taskline: Any, task_id: str, *, approve: bool, feedback: str, on_event: OnEvent
+) -> Task:
+    """Record a person's verdict (and run any rework) as a workflow in this process."""
+    launch(taskline, on_event=on_event)
+    with SetWorkflowID(f"review-{task_id}-{new_id()}"):
+        handle = await DBOS.start_workflow_async(
+            review_workflow, task_id, approve, feedback, taskline.actor
+        )
+    await handle.get_result()
+    task: Task = taskline.get_task(task_id)
+    return task
+
+
+def enqueue(taskline: Any, task_id: str, *, timeout_seconds: float | None) -> str:
+    """Put a run of the task on the workers' queue; returns the workflow id."""
+    url = system_database_url(taskline.store.url, taskline.home)
+    DBOS.migrate(url)  # the queue may be used before any worker ever started
+    client = DBOSClient(system_database_url=url, application_name=APP_NAME)
+    try:
+        workflow_id = f"run-{task_id}-{new_id()}"
+        options: EnqueueOptions = {
+            "queue_name": RUN_QUEUE,
+            "workflow_name": RUN_WORKFLOW,
+            "workflow_id": workflow_id,
+            "app_version": __version__,
+        }
+        client.enqueue(options, task_id, timeout_seconds)
+    finally:
+        client.destroy()
+    return workflow_id
+
+
+def serve(
+    taskline: Any,
+    *,
+    worker_id: str,
+    concurrency: int,
+    heartbeat_timeout_seconds: float = DEFAULT_HEARTBEAT_TIMEOUT_SECONDS,
+    on_event: OnEvent = ignore,
+    stop: threading.Event | None = None,
+) -> None:
+    """Be a worker until SIGTERM or SIGINT (or `stop`): take queued runs, beat, adopt.
+
+    On launch DBOS resumes this worker's own unfinished runs (a restart under the same
+    id). Every third of `heartbeat_timeout_seconds` the worker records that it is alive
+    and adopts the runs of any worker silent for longer than the timeout. Stopping lets
+    the steps in flight finish, starts no new one, and leaves the runs resumable.
+    """
+    stop = stop or threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    taskline.store.heartbeat(worker_id)
+    launch(taskline, on_event=on_event, executor_id=worker_id, worker_concurrency=concurrency)
+    interval = heartbeat_timeout_seconds / 3
+    while not stop.wait(interval):
+        taskline.store.heartbeat(worker_id)
+        silent_since = utcnow() - timedelta(seconds=heartbeat_timeout_seconds)
+        for silent in taskline.store.claim_silent_workers(worker_id, silent_since):
+            DBOS._recover_pending_workflows([silent])
+    _gate.stopping.set()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while _gate.in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)
+    taskline.store.stop_worker(worker_id)
+    # DBOS's threads would wait for runs parked at their next step; the checkpoints are
+    # all written, so leave now and let the next worker resume them.
+    os._exit(0)
+
+
+async def _unfinished(task_id: str) -> list[str]:
+    """Ids of the task's workflows that were started and have not ended."""
+    found = []
+    for prefix in (f"run-{task_id}-", f"review-{task_id}-"):
+        statuses = await DBOS.list_workflows_async(
+            workflow_id_prefix=prefix, status=["PENDING", "ENQUEUED"]
+        )
+        found += [status.workflow_id for status in statuses]
+    return found

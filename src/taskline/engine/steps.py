@@ -1,0 +1,25 @@
+"""How the engine runs its steps: directly, or checkpointed by DBOS (see `taskline.durable`).
+
+Every model call, tool call and store write of a run goes through `Steps`, so a
+durable runner can record each result and, after a crash, replay the recorded
+ones instead of doing them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+class InlineSteps:
+    """Runs every step at once, recording nothing: a crash loses the run."""
+
+    async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
+        """Await `fn(*args)`."""
+        return await fn(*args)
+
+    async def call(self, name: str, fn: Callable[..., R], *args: Any) -> R:
+        """Call `fn(*args)`."""
+        return fn(*args)

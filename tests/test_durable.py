@@ -1,0 +1,229 @@
+"""Durable runs: processes killed at many points resume with nothing lost or paid twice.
+
+Every test here drives the real `taskline` script in subprocesses, the way a
+user or a supervisor runs it, against SQLite and PostgreSQL. The agent is a
+scripted model that answers by turn (so a resumed process gets the answer the
+run is at), waits a little per answer, and writes each answer it serves to a
+ledger: what the provider "billed".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from taskline import Taskline, render
+from tests.conftest import BACKENDS, new_database_url
+
+SCRIPT = Path(sys.executable).parent / "taskline"
+TURNS = 5  # write_file calls; then submit_work
+COST = Decimal("0.001")
+WAIT_SECONDS = 60.0
+
+
+class Deployment:
+    """One taskline home and database, driven through the CLI."""
+
+    def __init__(self, home: Path, database_url: str, tmp_path: Path) -> None:
+        self.env = {**os.environ, "TASKLINE_HOME": str(home)}
+        self.env["TASKLINE_DATABASE_URL"] = database_url
+        self.env["TASKLINE_DURABLE"] = "1"
+        self.tmp_path = tmp_path
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [SCRIPT, *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        with (self.tmp_path / "processes.log").open("ab") as log:
+            return subprocess.Popen([SCRIPT, *args], env=self.env, stdout=log, stderr=log)
+
+    def new_task(self, name: str, delay_seconds: float = 0.05) -> tuple[str, Path]:
+        """A task assigned to its own scripted agent; returns its id and the agent's ledger."""
+        ledger = self.tmp_path / f"{name}.ledger"
+        ledger.touch()
+        responses: list[dict[str, Any]] = [
+            answer("write_file", {"path": f"f{i}.txt", "content": f"{i}\n"}, delay_seconds)
+            for i in range(TURNS)
+        ]
+        responses.append(answer("submit_work", {"summary": f"{name} done"}, delay_seconds))
+        script = self.tmp_path / f"{name}.json"
+        script.write_text(
+            json.dumps({"responses": responses, "by_turn": True, "ledger": str(ledger)})
+        )
+        with self.library() as tl:
+            tl.add_agent(name, model=f"scripted:{script}")
+            task = tl.create_task(name, max_turns=20)
+            tl.assign(task.id, name)
+        return task.id, ledger
+
+    def library(self) -> Taskline:
+        """The library on the same database, for setting up and checking (not running)."""
+        return Taskline.open(env=self.env, durable=False)
+
+    def show(self, task_id: str) -> dict[str, Any]:
+        with self.library() as tl:
+            return render.task_json(
+                tl.get_task(task_id), tl.transitions(task_id), (), tl.detail(task_id)
+            )
+
+    def costs(self, task_id: str) -> list[dict[str, Any]]:
+        with self.library() as tl:
+            return [r.model_dump(mode="json") for r in tl.cost_records(task_id)]
+
+
+def answer(tool: str, arguments: dict[str, str], delay_seconds: float) -> dict[str, Any]:
+    return {
+        "tool_calls": [{"name": tool, "arguments": arguments}],
+        "usage": {"input_tokens": 100, "output_tokens": 10},
+        "cost_usd": str(COST),
+        "delay_seconds": delay_seconds,
+    }
+
+
+def ledger_lines(ledger: Path) -> int:
+    return len(ledger.read_text().splitlines())
+
+
+def wait_for(condition: Callable[[], bool], timeout_seconds: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.005)
+
+
+def wait_until_served(ledger: Path, answers: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the model has served `answers` answers, or the process ended."""
+    wait_for(lambda: ledger_lines(ledger) >= answers or process.poll() is not None)
+
+
+def wait_until_completed(deployment: Deployment, task_id: str) -> None:
+    wait_for(lambda: deployment.show(task_id)["status"] == "COMPLETED")
+
+
+def assert_exactly_once(deployment: Deployment, task_id: str, ledger: Path) -> None:
+    """COMPLETED; one cost record per billed call; contiguous turns; the cost billed."""
+    shown = deployment.show(task_id)
+    assert shown["status"] == "COMPLETED", shown["failure"]
+    [run] = shown["runs"]
+    assert [turn["number"] for turn in run["turns"]] == list(range(1, TURNS + 2))
+    records = deployment.costs(task_id)
+    assert [record["turn"] for record in records] == list(range(1, TURNS + 2))
+    billed = ledger.read_text().splitlines()
+    assert len(billed) == len(records) == TURNS + 1
+    assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * len(billed)
+    workspace = Path(deployment.env["TASKLINE_HOME"]) / "workspaces" / task_id
+    assert sorted(p.name for p in workspace.iterdir()) == [f"f{i}.txt" for i in range(TURNS)]
+
+
+@pytest.fixture(params=BACKENDS)
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Deployment:
+    return Deployment(
+        tmp_path / "home", new_database_url(request.param, tmp_path, request), tmp_path
+    )
+
+
+# A kill point: answers served before the kill, then seconds more. Each round kills
+# one task after every answer, a little later each round: inside a model call, between
+# a call and its tools, inside a tool, between turns. (Killing within a millisecond of
+# the answer, before its cost record is written, would bill it twice with any provider.)
+ROUND_DELAYS_SECONDS = (0.01, 0.03, 0.05, 0.08)
+KILL_POINTS = [(n, extra) for extra in ROUND_DELAYS_SECONDS for n in range(1, TURNS + 1)]
+
+
+def test_killed_at_many_points_resumes_exactly_once(deployment: Deployment) -> None:
+    assert len(KILL_POINTS) >= 20
+    tasks = [deployment.new_task(f"agent-{i}") for i in range(len(ROUND_DELAYS_SECONDS))]
+    kills = 0
+    for (task_id, ledger), extra in zip(tasks, ROUND_DELAYS_SECONDS, strict=True):
+        for served in range(1, TURNS + 1):
+            process = deployment.start("task", "run", task_id)
+            wait_until_served(ledger, served, process)
+            time.sleep(extra)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        deployment.cli("task", "run", task_id)  # resumes what the last kill interrupted
+        assert_exactly_once(deployment, task_id, ledger)
+    assert kills == len(KILL_POINTS)
+
+
+def test_cancel_stops_a_running_run(deployment: Deployment) -> None:
+    task_id, ledger = deployment.new_task("slow", delay_seconds=0.5)
+    process = deployment.start("task", "run", task_id)
+    wait_for(lambda: ledger_lines(ledger) >= 2)
+    cancelled_at = time.monotonic()
+    deployment.cli("task", "cancel", task_id, "--reason", "not needed")
+    process.wait(timeout=10)
+    assert time.monotonic() - cancelled_at < 3.0
+    shown = deployment.show(task_id)
+    assert shown["status"] == "CANCELLED"
+    assert [run["status"] for run in shown["runs"]] == ["cancelled"]
+    assert shown["transitions"][-1]["reason"] == "not needed"
+    assert len(deployment.costs(task_id)) == ledger_lines(ledger)
+
+
+def test_sigterm_to_a_worker_leaves_the_run_resumable(deployment: Deployment) -> None:
+    task_id, ledger = deployment.new_task("patient", delay_seconds=0.2)
+    deployment.cli("task", "run", task_id, "--detach")
+    worker = deployment.start("worker", "--id", "w1", "--concurrency", "1")
+    wait_for(lambda: ledger_lines(ledger) >= 3)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    assert deployment.show(task_id)["status"] == "IN_PROGRESS"
+    restarted = deployment.start("worker", "--id", "w1", "--concurrency", "1")
+    try:
+        wait_until_completed(deployment, task_id)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=20)
+    assert_exactly_once(deployment, task_id, ledger)
+
+
+def test_a_live_worker_adopts_the_runs_of_a_dead_one(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    deployment = Deployment(
+        tmp_path / "home", new_database_url("postgresql", tmp_path, request), tmp_path
+    )
+    tasks = [deployment.new_task(f"job-{i}", delay_seconds=0.3) for i in range(4)]
+    options = ("--concurrency", "2", "--heartbeat-timeout", "2")
+    for task_id, _ledger in tasks[:2]:
+        deployment.cli("task", "run", task_id, "--detach")
+    doomed = deployment.start("worker", "--id", "doomed", *options)
+    wait_for(lambda: all(ledger_lines(ledger) > 0 for _id, ledger in tasks[:2]))
+    doomed.send_signal(signal.SIGKILL)  # mid-run: two runs left behind
+    doomed.wait()
+    assert [deployment.show(t)["status"] for t, _ in tasks[:2]] == ["IN_PROGRESS"] * 2
+    for task_id, _ledger in tasks[2:]:
+        deployment.cli("task", "run", task_id, "--detach")
+    survivor = deployment.start("worker", "--id", "survivor", *options)
+    try:
+        for task_id, _ledger in tasks:
+            wait_until_completed(deployment, task_id)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+    for task_id, ledger in tasks:
+        assert_exactly_once(deployment, task_id, ledger)
+    with deployment.library() as tl, tl.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(text("SELECT id, status, adopted_by FROM workers ORDER BY id"))
+        assert [tuple(row) for row in rows] == [
+            ("doomed", "adopted", "survivor"),
+            ("survivor", "stopped", None),
+        ]
