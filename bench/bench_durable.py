@@ -4,8 +4,8 @@
 
 1. Cost of durability per step: the same 20-turn task (scripted model, one
    read_file per turn) run inline and as a DBOS workflow, on SQLite and on a
-   durable PostgreSQL (fsync on). A turn is four steps (limit check, model call,
-   tool call, turn record); (durable - inline) / steps is the price of a checkpoint.
+   durable PostgreSQL (fsync on). A turn is two steps (the model call and the tool
+   call); (durable - inline) / steps is the price of a checkpoint.
 2. Throughput: `--tasks` one-call tasks queued with `task run --detach`, taken by
    1, 2 and 4 `taskline worker` processes (concurrency 4 each) on PostgreSQL,
    against the loopback model server answering after `--latency-ms`.
@@ -33,7 +33,7 @@ from taskline.testing.postgres import throwaway_postgres
 from taskline.testing.provider_server import ProviderServer, Reply
 
 TURNS = 20
-STEPS_PER_TURN = 4
+STEPS_PER_TURN = 2  # the model call and the tool call; limit checks and turn rows are not steps
 SCRIPT = Path(sys.executable).parent / "taskline"
 
 

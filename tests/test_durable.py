@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import text
 
 from taskline import Taskline, render
+from taskline.store import SqlStore
 from tests.conftest import BACKENDS, new_database_url
 
 SCRIPT = Path(sys.executable).parent / "taskline"
@@ -107,9 +108,11 @@ def wait_for(condition: Callable[[], bool], timeout_seconds: float = WAIT_SECOND
         time.sleep(0.005)
 
 
-def wait_until_served(ledger: Path, answers: int, process: subprocess.Popen[bytes]) -> None:
-    """Until the model has served `answers` answers, or the process ended."""
-    wait_for(lambda: ledger_lines(ledger) >= answers or process.poll() is not None)
+def wait_until_recorded(
+    store: SqlStore, task_id: str, calls: int, process: subprocess.Popen[bytes]
+) -> None:
+    """Until `calls` cost records of the task are stored, or the process ended."""
+    wait_for(lambda: len(store.cost_records(task_id)) >= calls or process.poll() is not None)
 
 
 def wait_until_completed(deployment: Deployment, task_id: str) -> None:
@@ -138,10 +141,11 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Deployment:
     )
 
 
-# A kill point: answers served before the kill, then seconds more. Each round kills
-# one task after every answer, a little later each round: inside a model call, between
-# a call and its tools, inside a tool, between turns. (Killing within a millisecond of
-# the answer, before its cost record is written, would bill it twice with any provider.)
+# A kill point: calls recorded before the kill, then seconds more. Each round kills
+# one task after every call, a little later each round: inside a tool, between turns,
+# inside the next model call. (Killing between a provider's answer and the commit of
+# its cost record would bill that call twice with any client: the window taskline
+# cannot close, so the kill points start from the recorded call.)
 ROUND_DELAYS_SECONDS = (0.01, 0.03, 0.05, 0.08)
 KILL_POINTS = [(n, extra) for extra in ROUND_DELAYS_SECONDS for n in range(1, TURNS + 1)]
 
@@ -149,17 +153,19 @@ KILL_POINTS = [(n, extra) for extra in ROUND_DELAYS_SECONDS for n in range(1, TU
 def test_killed_at_many_points_resumes_exactly_once(deployment: Deployment) -> None:
     assert len(KILL_POINTS) >= 20
     tasks = [deployment.new_task(f"agent-{i}") for i in range(len(ROUND_DELAYS_SECONDS))]
+    store = SqlStore.open(deployment.env["TASKLINE_DATABASE_URL"])
     kills = 0
     for (task_id, ledger), extra in zip(tasks, ROUND_DELAYS_SECONDS, strict=True):
-        for served in range(1, TURNS + 1):
+        for recorded in range(1, TURNS + 1):
             process = deployment.start("task", "run", task_id)
-            wait_until_served(ledger, served, process)
+            wait_until_recorded(store, task_id, recorded, process)
             time.sleep(extra)
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
         deployment.cli("task", "run", task_id)  # resumes what the last kill interrupted
         assert_exactly_once(deployment, task_id, ledger)
+    store.close()
     assert kills == len(KILL_POINTS)
 
 

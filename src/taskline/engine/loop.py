@@ -179,7 +179,9 @@ class AgentLoop:
             feedback=self.run.feedback,
         )
         for turn in itertools.count(1):
-            stop = await self.steps.call(f"limits {turn}", self._limit_reached, turn)
+            # Not a step of its own: spend and status only grow toward a stop, so a
+            # replayed check can only stop where the first execution was about to.
+            stop = self._limit_reached(turn)
             if stop is not None:
                 return stop
             started_at = utcnow()
@@ -193,9 +195,9 @@ class AgentLoop:
                 # The run's time ran out with tools in flight: the billed turn is kept.
                 self._store_turn(turn, response, [CANCELLED] * len(response.tool_calls), started_at)
                 raise
-            await self.steps.call(
-                f"turn {turn}", self._store_turn, turn, response, results, started_at
-            )
+            # Not a step either: its inputs are replayed steps' results and the
+            # store writes a turn once, so replaying the write is harmless.
+            self._store_turn(turn, response, results, started_at)
             messages += [
                 ToolResultMessage(
                     tool_call_id=call.id, name=call.name, content=r.output, is_error=r.is_error
