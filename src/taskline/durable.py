@@ -39,6 +39,7 @@ from dbos import (
 
 from taskline import __version__
 from taskline.engine.events import OnEvent, ignore
+from taskline.errors import StoreError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
 from taskline.store.engine import normalize_url
@@ -168,10 +169,15 @@ def launch(
         config["executor_id"] = executor_id
     if url.startswith("sqlite"):
         config["system_database_engine"] = _sqlite_engine(url)
-    DBOS(config=config)  # type: ignore[arg-type]
-    if worker_concurrency is None:
-        DBOS.listen_queues([INTERNAL_QUEUE])
-    DBOS.launch()
+    try:
+        DBOS(config=config)  # type: ignore[arg-type]
+        if worker_concurrency is None:
+            DBOS.listen_queues([INTERNAL_QUEUE])
+        DBOS.launch()
+    except Exception as exc:  # DBOS's own errors (database unreachable, no rights) at the edge
+        DBOS.destroy()
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        raise StoreError(f"cannot start durable execution on {where}: {exc}") from exc
     if worker_concurrency is not None:
         # The queue's settings live in the system database: the last worker to start
         # sets the per-worker concurrency for all.
