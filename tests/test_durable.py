@@ -185,7 +185,7 @@ def test_cancel_stops_a_running_run(deployment: Deployment) -> None:
 
 
 def test_sigterm_to_a_worker_leaves_the_run_resumable(deployment: Deployment) -> None:
-    task_id, ledger = deployment.new_task("patient", delay_seconds=0.2)
+    task_id, ledger = deployment.new_task("patient", delay_seconds=0.5)
     deployment.cli("task", "run", task_id, "--detach")
     worker = deployment.start("worker", "--id", "w1", "--concurrency", "1")
     wait_for(lambda: ledger_lines(ledger) >= 3)
