@@ -147,7 +147,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Deployment:
 # its cost record would bill that call twice with any client: the window taskline
 # cannot close, so the kill points start from the recorded call.)
 ROUND_DELAYS_SECONDS = (0.01, 0.03, 0.05, 0.08)
-KILL_POINTS = [(n, extra) for extra in ROUND_DELAYS_SECONDS for n in range(1, TURNS + 1)]
+KILL_POINTS = [(n, extra) for extra in ROUND_DELAYS_SECONDS for n in range(1, TURNS + 2)]
 
 
 def test_killed_at_many_points_resumes_exactly_once(deployment: Deployment) -> None:
@@ -156,14 +156,18 @@ def test_killed_at_many_points_resumes_exactly_once(deployment: Deployment) -> N
     store = SqlStore.open(deployment.env["TASKLINE_DATABASE_URL"])
     kills = 0
     for (task_id, ledger), extra in zip(tasks, ROUND_DELAYS_SECONDS, strict=True):
-        for recorded in range(1, TURNS + 1):
+        for recorded in range(1, TURNS + 2):  # the last: after submit_work, during review
             process = deployment.start("task", "run", task_id)
             wait_until_recorded(store, task_id, recorded, process)
             time.sleep(extra)
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
-        deployment.cli("task", "run", task_id)  # resumes what the last kill interrupted
+        shown = deployment.show(task_id)
+        if shown["status"] != "COMPLETED" or shown["metrics"] is None:
+            # Resume what the last kill interrupted (it may have died after the move to
+            # COMPLETED and before the metrics, both in the last step).
+            deployment.cli("task", "run", task_id)
         assert_exactly_once(deployment, task_id, ledger)
     store.close()
     assert kills == len(KILL_POINTS)
@@ -212,7 +216,8 @@ def test_a_live_worker_adopts_the_runs_of_a_dead_one(
     for task_id, _ledger in tasks[:2]:
         deployment.cli("task", "run", task_id, "--detach")
     doomed = deployment.start("worker", "--id", "doomed", *options)
-    wait_for(lambda: all(ledger_lines(ledger) > 0 for _id, ledger in tasks[:2]))
+    # Kill once a call of each run is recorded (see KILL_POINTS on why not earlier).
+    wait_for(lambda: all(len(deployment.costs(task_id)) > 0 for task_id, _ in tasks[:2]))
     doomed.send_signal(signal.SIGKILL)  # mid-run: two runs left behind
     doomed.wait()
     assert [deployment.show(t)["status"] for t, _ in tasks[:2]] == ["IN_PROGRESS"] * 2

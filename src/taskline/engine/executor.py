@@ -22,7 +22,12 @@ from taskline.engine.loop import AgentLoop, Limits, Outcome
 from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
 from taskline.engine.steps import InlineSteps
-from taskline.errors import InvalidValueError, ProviderError
+from taskline.errors import (
+    ConflictError,
+    IllegalTransitionError,
+    InvalidValueError,
+    ProviderError,
+)
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
@@ -31,6 +36,7 @@ from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 
 ModelFactory = Callable[[str], Model]
+RUN_STARTED = "run started "
 SYSTEM = "system"
 DIFF_CHARS_FOR_REVIEW = 4000
 
@@ -80,17 +86,22 @@ class Executor:
         return task
 
     def _start(self, task_id: str) -> tuple[Task, RunTrigger]:
+        task = self.store.get_task(task_id)
+        last = self.store.transitions(task_id)[-1]
+        if task.status is Status.IN_PROGRESS and last.reason.startswith(RUN_STARTED):
+            # A replay of this step after a crash that came after its moves.
+            return task, "retry" if last.reason.endswith("(retry)") else "first"
         task = self.check_runnable(task_id)
         trigger: RunTrigger = "retry" if self.store.list_runs(task.id) else "first"
         if task.status is Status.FAILED:
-            task = self.store.move(
+            task = self._move_once(
                 task.id, Status.ASSIGNED, actor=self.actor, reason="retry", expected=Status.FAILED
             )
-        task = self.store.move(
+        task = self._move_once(
             task.id,
             Status.IN_PROGRESS,
             actor=self.actor,
-            reason=f"run started ({trigger})",
+            reason=f"{RUN_STARTED}({trigger})",
             expected=Status.ASSIGNED,
         )
         return task, trigger
@@ -146,7 +157,11 @@ class Executor:
         return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
 
     def _open_run(self, task: Task, agent: Agent, trigger: RunTrigger, feedback: str) -> Run:
-        number = len(self.store.list_runs(task.id)) + 1
+        runs = self.store.list_runs(task.id)
+        entered = self.store.transitions(task.id)[-1].at  # the move into IN_PROGRESS
+        if runs and runs[-1].status == "running" and runs[-1].started_at >= entered:
+            return runs[-1]  # a replay of this step: the run it opened before the crash
+        number = len(runs) + 1
         return self.store.start_run(
             Run(
                 task_id=task.id,
@@ -171,7 +186,7 @@ class Executor:
 
     def _submitted(self, task: Task, run: Run, agent: str, summary: str) -> Task:
         self.store.end_run(run.id, "submitted", ended_at=utcnow(), summary=summary)
-        return self.store.move(
+        return self._move_once(
             task.id,
             Status.IN_REVIEW,
             actor=f"agent:{agent}",
@@ -184,7 +199,7 @@ class Executor:
         self, task: Task, target: Status, actor: str, reason: str, category: str | None = None
     ) -> Task:
         """Move an IN_REVIEW task to its end (COMPLETED or FAILED) and store its metrics."""
-        ended = self.store.move(
+        ended = self._move_once(
             task.id,
             target,
             actor=actor,
@@ -232,7 +247,7 @@ class Executor:
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
-        if current.status is not Status.IN_PROGRESS:  # cancelled while it ran
+        if current.status is Status.CANCELLED:  # cancelled while it ran
             self.store.end_run(
                 run.id, "cancelled", ended_at=utcnow(), failure_message=outcome.failure_message
             )
@@ -244,7 +259,7 @@ class Executor:
             failure_category=outcome.failure_category,
             failure_message=outcome.failure_message,
         )
-        failed = self.store.move(
+        failed = self._move_once(
             task.id,
             Status.FAILED,
             actor=self.actor,
@@ -319,7 +334,12 @@ class Executor:
                 verdict.reviewer if verdict.reviewer != "auto" else self.actor,
                 verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
             )  # fmt: skip
-        reworks = sum(1 for r in self.store.list_runs(task.id) if r.trigger == "rework")
+        # Runs up to this one only: a replay must not count a rework run it opened later.
+        reworks = sum(
+            1
+            for r in self.store.list_runs(task.id)
+            if r.trigger == "rework" and r.number <= run.number
+        )
         if reworks >= task.max_rework:
             reason = (
                 f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"
@@ -336,8 +356,37 @@ class Executor:
             task, "rework", feedback=verdict.feedback, timeout_seconds=timeout_seconds
         )
 
+    def _move_once(
+        self,
+        task_id: str,
+        target: Status,
+        *,
+        actor: str,
+        reason: str,
+        expected: Status,
+        summary: str | None = None,
+        failure_category: str | None = None,
+    ) -> Task:
+        """A move that a replayed step may ask for twice: when the task's last transition is
+        this very move, the step had made it before the crash, and that is success."""
+        try:
+            return self.store.move(
+                task_id,
+                target,
+                actor=actor,
+                reason=reason,
+                expected=expected,
+                summary=summary,
+                failure_category=failure_category,
+            )
+        except (ConflictError, IllegalTransitionError):
+            last = self.store.transitions(task_id)[-1]
+            if (last.from_status, last.to_status, last.reason) != (expected, target, reason):
+                raise
+            return self.store.get_task(task_id)
+
     def _rework(self, task: Task, actor: str, reason: str) -> Task:
-        return self.store.move(
+        return self._move_once(
             task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=Status.IN_REVIEW
         )
 

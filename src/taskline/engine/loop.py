@@ -179,13 +179,11 @@ class AgentLoop:
             feedback=self.run.feedback,
         )
         for turn in itertools.count(1):
-            # Not a step of its own: spend and status only grow toward a stop, so a
-            # replayed check can only stop where the first execution was about to.
-            stop = self._limit_reached(turn)
-            if stop is not None:
-                return stop
             started_at = utcnow()
-            response = await self._call_model(turn, messages, definitions)
+            checked = await self._call_model(turn, messages, definitions)
+            if isinstance(checked, Outcome):
+                return checked
+            response = checked
             messages.append(response.as_message())
             if response.tool_calls:
                 self._emit("tool_call", turn, ", ".join(c.name for c in response.tool_calls))
@@ -212,6 +210,14 @@ class AgentLoop:
             if outcome is not None:
                 return outcome
         raise AssertionError("unreachable: the turn counter is endless")
+
+    async def _checked_call(
+        self, turn: int, messages: list[Message], definitions: list[ToolDefinition]
+    ) -> ModelResponse | Outcome:
+        stop = self._limit_reached(turn)
+        if stop is not None:
+            return stop
+        return await billed_call(self.store, self.model, self.site, turn, messages, definitions)
 
     def _limit_reached(self, turn: int) -> Outcome | None:
         status = self.store.get_task(self.task.id).status
@@ -272,18 +278,16 @@ class AgentLoop:
 
     async def _call_model(
         self, turn: int, messages: Sequence[Message], definitions: Sequence[ToolDefinition]
-    ) -> ModelResponse:
+    ) -> ModelResponse | Outcome:
+        """The limit check and the call, as one step: a replay must decide as the first
+        execution did, whatever the task's spend and status are by then."""
         self._emit("model_call", turn)
-        response = await self.steps.run(
-            f"model {turn}",
-            billed_call,
-            self.store,
-            self.model,
-            self.site,
-            turn,
-            list(messages),
-            definitions,
+        checked = await self.steps.run(
+            f"model {turn}", self._checked_call, turn, list(messages), list(definitions)
         )
+        if isinstance(checked, Outcome):
+            return checked
+        response = checked
         self.tokens += response.usage.total_tokens
         if self.cost_usd is not None:
             self.cost_usd = None if response.cost_usd is None else self.cost_usd + response.cost_usd

@@ -215,8 +215,19 @@ class RunQueries(SqlBase):
         return [Artifact.model_validate(_row_dict(row, artifacts)) for row in rows]
 
     def add_review(self, review: Review) -> Review:
-        """Append a review verdict."""
+        """Append a review verdict; the same verdict on the same run again (a replayed
+        step) returns the one stored."""
         with self._write() as conn:
+            same = conn.execute(
+                select(reviews).where(
+                    reviews.c.run_id == review.run_id,
+                    reviews.c.reviewer == review.reviewer,
+                    reviews.c.approved == review.approved,
+                    reviews.c.feedback == review.feedback,
+                )
+            ).first()
+            if same is not None:
+                return Review.model_validate(_row_dict(same, reviews))
             conn.execute(insert(reviews).values(review.model_dump()))
         return review
 
