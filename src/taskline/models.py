@@ -41,7 +41,10 @@ def utcnow() -> datetime:
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a timezone, e.g. 2026-12-01T17:00:00+00:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the last UTC datetime
+        raise ValueError("is out of range") from None
 
 
 def _not_blank(value: str) -> str:
