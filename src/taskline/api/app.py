@@ -1,0 +1,78 @@
+"""The FastAPI application: the API under `/api`, the dashboard at `/`, `/health` for probes.
+
+Every `/api` endpoint needs the bearer token; `/health`, the OpenAPI schema and
+the dashboard's static files (which hold no data) do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from taskline import __version__
+from taskline.api import agents, errors, metrics, records, stream, tasks, work
+from taskline.api.auth import require_token
+from taskline.api.background import BackgroundRuns
+from taskline.api.views import Health
+from taskline.service import Taskline
+
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """\
+Agents, tasks and their lifecycle, runs with their turns and tool calls, cost
+records, artifacts and metrics. Send the API token as `Authorization: Bearer
+TOKEN` (it is `$TASKLINE_API_TOKEN`, or the one in `$TASKLINE_HOME/api-token`).
+Errors are `{"detail": "<one line>"}`: 404 unknown id, 409 illegal move or
+conflict, 422 invalid value."""
+
+
+def create_app(tl: Taskline, *, token: str) -> FastAPI:
+    """The app serving `tl`'s store, guarded by `token`.
+
+    Runs started through it execute in the server's event loop, by the engine
+    directly rather than as DBOS workflows: stopping the server interrupts them
+    (their tasks stay IN_PROGRESS).
+    """
+    runs = BackgroundRuns()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runs.aclose()
+
+    app = FastAPI(
+        title="taskline",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        redoc_url=None,
+    )
+    app.state.taskline = tl
+    app.state.token = token
+    app.state.runs = runs
+    errors.install(app)
+
+    guarded = APIRouter(dependencies=[Depends(require_token)], responses=errors.COMMON)
+    for module in (agents, tasks, work, records, metrics):
+        guarded.include_router(module.router)
+    app.include_router(guarded)
+    app.include_router(stream.router)
+
+    @app.get("/health", tags=["server"])
+    def health() -> Health:
+        """Whether the server answers; needs no token."""
+        return Health(status="ok")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,65 @@
+// The HTTP API, with the token from the login field (kept in localStorage).
+
+const KEY = "taskline.token";
+
+export const token = {
+  get: () => localStorage.getItem(KEY) || "",
+  set: (value) => localStorage.setItem(KEY, value.trim()),
+  clear: () => localStorage.removeItem(KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Authorization: `Bearer ${token.get()}` } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401) window.dispatchEvent(new Event("taskline:unauthorized"));
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return response;
+}
+
+export async function get(path) {
+  return (await request("GET", path)).json();
+}
+
+export async function post(path, body = {}) {
+  return (await request("POST", path, body)).json();
+}
+
+export function taskPath(id, rest = "") {
+  return `/api/tasks/${encodeURIComponent(id)}${rest}`;
+}
+
+/** The task's event stream; EventSource cannot send headers, so the token goes in the query. */
+export function stream(id) {
+  const url = taskPath(id, `/stream?token=${encodeURIComponent(token.get())}`);
+  return new EventSource(url);
+}
+
+/** Fetch with the token and hand the bytes to the browser as a download. */
+export async function download(path, filename) {
+  const blob = await (await request("GET", path)).blob();
+  const url = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

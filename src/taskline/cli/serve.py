@@ -1,0 +1,60 @@
+"""`taskline serve`: the HTTP API and the dashboard."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from taskline.cli.common import _taskline, app
+
+DEFAULT_PORT = 8321
+SHUTDOWN_GRACE_SECONDS = 3
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = DEFAULT_PORT,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json) and the dashboard at /.
+
+    Every API call needs the token: $TASKLINE_API_TOKEN, or the one generated at
+    the first start and kept in $TASKLINE_HOME/api-token.
+    """
+    # Imported here: every other command starts faster without the web stack.
+    import uvicorn
+
+    from taskline.api import api_token, create_app
+
+    with _taskline() as tl:
+        token, written_to = api_token(tl.home)
+        if written_to is not None:
+            typer.echo(f"API token (kept in {written_to}): {token}")
+        if not _is_loopback(host):
+            typer.echo(
+                f"note: listening on {host}: whoever reaches it with the token drives taskline",
+                err=True,
+            )
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(f"taskline API and dashboard on http://{shown}:{port}/ (Ctrl-C to stop)")
+        uvicorn.run(
+            create_app(tl, token=token),
+            host=host,
+            port=port,
+            log_level="warning",
+            # Open event streams would otherwise hold the shutdown for up to their max_seconds.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )

@@ -1,0 +1,127 @@
+"""The dashboard in a real browser (Debian's Chromium, headless) against a real server:
+add an agent, create and run a task, watch it live until it waits for review, approve it,
+and see it COMPLETED with its metrics. Screenshots go to the test's tmp directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from taskline import Taskline
+from taskline.api import create_app
+from taskline.llm.types import Usage
+from taskline.protocols import Model
+from tests.api.helpers import TOKEN, PacedModel, call, greeting
+from tests.api.server import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1360, "height": 900})
+        finally:
+            browser.close()
+
+
+def finished_tasks(tl: Taskline) -> None:
+    """A few tasks finished earlier, by two agents at different costs, for the metrics page."""
+    for n, (agent, cost) in enumerate(
+        [("coder", "0.002"), ("reviewer", "0.004"), ("coder", "0.003")]
+    ):
+        usage = Usage(input_tokens=300 * (n + 1), output_tokens=40)
+        script = [
+            call("write_file", path="note.txt", content=f"note {n}\n", usage=usage, cost_usd=cost),
+            call("submit_work", summary=f"Wrote note {n}.", usage=usage, cost_usd=cost),
+        ]
+        tl.model_factory = lambda _ref, script=script: PacedModel(script, 0)
+        task = tl.create_task(f"Earlier task {n}")
+        tl.assign(task.id, agent)
+        # Playwright's sync API runs an event loop in this thread; asyncio.run needs its own.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(tl.run_task, task.id).result()
+
+
+def test_create_run_review_and_measure_a_task(served: Taskline, page: Page, tmp_path: Path) -> None:
+    finished_tasks(served)
+
+    def factory(_ref: str) -> Model:
+        return PacedModel(greeting(), delay_seconds=0.6)
+
+    served.model_factory = factory
+    shots = tmp_path / "screenshots"
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    with serving(create_app(served, token=TOKEN)) as url:
+        page.goto(url)
+        page.fill("#token", TOKEN)
+        page.click("#login button")
+        expect(page.locator(".lane[data-status=COMPLETED] .card")).to_have_count(3)
+
+        page.click("nav >> text=New")
+        agent_form = page.locator("#agent-form")
+        agent_form.locator("[name=name]").fill("writer")
+        agent_form.locator("[name=model]").fill("scripted:greeting")
+        agent_form.locator("[name=role]").fill("writes greetings")
+        agent_form.locator("button[type=submit]").click()
+        expect(page.locator("#task-form [name=agent] option[value=writer]")).to_have_count(1)
+
+        form = page.locator("#task-form")
+        form.locator("[name=title]").fill("Write a greeting")
+        form.locator("[name=criteria]").fill("hello.txt says hello")
+        form.locator("[name=human_review]").check()
+        form.locator("[name=agent]").select_option("writer")
+        form.locator("button[type=submit]").click()
+
+        expect(page.locator(".live")).to_contain_text("turn", timeout=10_000)
+        expect(page.locator("#status")).to_have_text("IN PROGRESS")
+        page.screenshot(path=shots / "1-running.png", full_page=True)
+        expect(page.locator("#status")).to_have_text("IN REVIEW", timeout=15_000)
+        expect(page.locator("#review")).to_be_visible()
+        expect(page.locator(".live")).to_have_text("waiting for your review")
+        page.locator("table.artifacts").get_by_role("button", name="hello.txt").click()
+        expect(page.locator("pre.diff .add")).to_have_text(["+hello world\n"])
+        page.screenshot(path=shots / "2-in-review.png", full_page=True)
+
+        page.fill("#review textarea", "Looks good.")
+        page.click("button.approve")
+        expect(page.locator("#status")).to_have_text("COMPLETED", timeout=10_000)
+        expect(page.locator("[data-metric=turns] .tile-value")).to_have_text("2")
+        expect(page.locator("[data-metric=cost] .tile-value")).to_have_text("$0.002")
+        expect(page.locator("#summary")).to_contain_text("Wrote hello.txt.")
+        expect(page.locator(".timeline li")).to_have_count(5)
+        page.screenshot(path=shots / "3-completed.png", full_page=True)
+
+        page.click("nav >> text=Metrics")
+        expect(page.locator(".tile-value").first).to_have_text("4")
+        expect(page.locator("section.measure svg.chart")).to_have_count(16)
+        page.screenshot(path=shots / "4-metrics.png", full_page=True)
+
+        page.click("nav >> text=Board")
+        expect(page.locator(".lane[data-status=COMPLETED] .card")).to_have_count(4)
+        page.screenshot(path=shots / "5-board.png", full_page=True)
+
+    assert errors == []
+    assert sorted(p.name for p in shots.iterdir()) == [
+        "1-running.png", "2-in-review.png", "3-completed.png", "4-metrics.png", "5-board.png",
+    ]  # fmt: skip

@@ -1,0 +1,61 @@
+"""`taskline serve` as a user starts it: a token printed at the first start, loopback, 401s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.api.server import free_port
+
+START = "from taskline.cli import main; main()"
+
+
+def test_serve_prints_a_new_token_and_guards_the_api(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    env["TASKLINE_HOME"] = str(home)
+    server = subprocess.Popen(
+        [sys.executable, "-c", START, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first, second = server.stdout.readline(), server.stdout.readline()
+        token = (home / "api-token").read_text().strip()
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=10) as client:
+            health = _retry(lambda: client.get("/health"))
+            anonymous = client.get("/api/tasks")
+            allowed = client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        server.send_signal(signal.SIGINT)
+        _out, err = server.communicate(timeout=20)
+
+    assert first == f"API token (kept in {home / 'api-token'}): {token}\n"
+    assert second == f"taskline API and dashboard on {url}/ (Ctrl-C to stop)\n"
+    assert (health.status_code, anonymous.status_code, allowed.json()) == (200, 401, [])
+    assert server.returncode == 0, err
+
+
+def _retry(request: Callable[[], httpx.Response]) -> httpx.Response:
+    """The first answer once the server listens (it prints before it binds)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return request()
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
