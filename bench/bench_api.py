@@ -9,13 +9,16 @@ transition; 80% of them finished, each with one run, stored metrics and an even
 share of the cost records. `taskline serve`'s app then runs in its own process
 on 127.0.0.1, and this process sends the requests over loopback from
 `--concurrency` threads with keep-alive connections, each endpoint until
-`--max-requests` answers or `--max-seconds`, whichever comes first.
+`--max-requests` answers or `--max-seconds`, whichever comes first. Each line
+ends with the 1-minute load average when the endpoint was done: other work on
+the machine skews the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -45,9 +48,11 @@ TOKEN = "bench-token"
 AGENTS = ("coder", "writer", "tester", "reviewer")
 MODELS = ("openai:gpt-4o-mini", "anthropic:claude-haiku", "local:smollm2")
 ENDPOINTS = (
-    "/api/tasks",
+    "/api/tasks",  # the first page: 100 tasks
+    "/api/tasks?limit=1000",
     "/api/tasks?status=IN_PROGRESS",
     "/api/tasks?order=newest&limit=100",
+    "/api/tasks?offset=9900",
     "/api/metrics",
     "/api/metrics/tasks",
 )
@@ -192,6 +197,7 @@ class Result:
         return (
             f"  {path:36} {self.requests / self.seconds:8.1f} req/s   p50 {p50:8.1f} ms"
             f"   p99 {p99:8.1f} ms   ({self.requests} requests, {self.response_bytes:,} B each)"
+            f"   load {os.getloadavg()[0]:.2f}"
         )
 
 

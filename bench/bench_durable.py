@@ -115,7 +115,7 @@ def throughput(url: str, workdir: Path, tasks: int, latency_ms: float) -> None:
                 started = time.perf_counter()
                 for task_id in ids:
                     tl.enqueue_run(task_id)
-                while any(tl.get_task(t).status is not Status.COMPLETED for t in ids):
+                while not set(ids) <= {t.id for t in tl.list_tasks(Status.COMPLETED)}:
                     time.sleep(0.05)
                 elapsed = time.perf_counter() - started
                 for process in processes:

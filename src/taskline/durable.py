@@ -55,7 +55,9 @@ REVIEW_WORKFLOW = "taskline.review"
 INTERNAL_QUEUE = "_dbos_internal_queue"
 DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30.0
 STOP_GRACE_SECONDS = 60.0
-QUEUE_POLL_SECONDS = 0.5
+# How often an idle worker asks for queued runs: a worker takes at most `concurrency`
+# runs per poll, so this bounds its throughput when runs are short.
+QUEUE_POLL_SECONDS = 0.1
 
 
 class _Runtime:
@@ -251,12 +253,16 @@ async def review_in_foreground(
     return task
 
 
-def enqueue(taskline: Any, task_id: str, *, timeout_seconds: float | None) -> str:
-    """Put a run of the task on the workers' queue; returns the workflow id."""
-    url = system_database_url(taskline.store.url, taskline.home)
-    DBOS.migrate(url)  # the queue may be used before any worker ever started
-    client = DBOSClient(system_database_url=url, application_name=APP_NAME)
-    try:
+class Enqueuer:
+    """Puts runs on the workers' queue, through one DBOS client for all of them."""
+
+    def __init__(self, taskline: Any) -> None:
+        url = system_database_url(taskline.store.url, taskline.home)
+        DBOS.migrate(url)  # the queue may be used before any worker ever started
+        self._client = DBOSClient(system_database_url=url, application_name=APP_NAME)
+
+    def enqueue(self, task_id: str, *, timeout_seconds: float | None) -> str:
+        """Queue a run of the task; returns the workflow id."""
         workflow_id = f"run-{task_id}-{new_id()}"
         options: EnqueueOptions = {
             "queue_name": RUN_QUEUE,
@@ -264,10 +270,12 @@ def enqueue(taskline: Any, task_id: str, *, timeout_seconds: float | None) -> st
             "workflow_id": workflow_id,
             "app_version": __version__,
         }
-        client.enqueue(options, task_id, timeout_seconds)
-    finally:
-        client.destroy()
-    return workflow_id
+        self._client.enqueue(options, task_id, timeout_seconds)
+        return workflow_id
+
+    def close(self) -> None:
+        """Release the client's connections."""
+        self._client.destroy()
 
 
 def serve(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from taskline.config import (
     Config,
@@ -30,15 +30,18 @@ from taskline.config import (
 )
 from taskline.engine.blobs import BlobStore
 from taskline.engine.events import OnEvent, ignore
-from taskline.engine.executor import Executor, ModelFactory
+from taskline.engine.executor import Executor
 from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status, check_transition
+from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
 from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
+
+T = TypeVar("T")
 
 
 def default_actor() -> str:
@@ -71,6 +74,9 @@ class Taskline:
         self.actor = actor or default_actor()
         self.home = home or taskline_home()
         self.model_factory = model_factory
+        # One client per model reference and event loop, shared by the runs on that loop.
+        self.models = ModelPool()
+        self._enqueuer: Any = None  # a durable.Enqueuer once a run was queued
         # Durable runs are DBOS workflows that survive a crash of this process.
         self.durable = durable
 
@@ -105,7 +111,10 @@ class Taskline:
         return taskline
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections (and the run queue's)."""
+        if self._enqueuer is not None:
+            self._enqueuer.close()
+            self._enqueuer = None
         self.store.close()
 
     def __enter__(self) -> Taskline:
@@ -255,6 +264,7 @@ class Taskline:
             model_factory=self.model_factory,
             on_event=on_event,
             steps=steps,
+            models=self.models,
         )
 
     def run_task(
@@ -268,22 +278,23 @@ class Taskline:
         if self.durable:
             from taskline import durable
 
-            return asyncio.run(
+            return self._run(
                 durable.run_in_foreground(
                     self, task_id, timeout_seconds=timeout_seconds, on_event=on_event
                 )
             )
         self.executor().check_runnable(task_id)
-        return asyncio.run(
-            self.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds)
-        )
+        return self._run(self.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds))
 
     def enqueue_run(self, task_id: str, *, timeout_seconds: float | None = None) -> str:
         """Queue a run of the task for `taskline worker`; returns the workflow id."""
         from taskline import durable
 
         self.executor().check_runnable(task_id)
-        return durable.enqueue(self, task_id, timeout_seconds=timeout_seconds)
+        if self._enqueuer is None:
+            self._enqueuer = durable.Enqueuer(self)
+        workflow_id: str = self._enqueuer.enqueue(task_id, timeout_seconds=timeout_seconds)
+        return workflow_id
 
     def review(
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
@@ -293,16 +304,27 @@ class Taskline:
         if self.durable:
             from taskline import durable
 
-            return asyncio.run(
+            return self._run(
                 durable.review_in_foreground(
                     self, task_id, approve=approve, feedback=feedback, on_event=on_event
                 )
             )
-        return asyncio.run(
+        return self._run(
             self.executor(on_event).human_review(
                 task_id, approve=approve, feedback=feedback, actor=self.actor
             )
         )
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` in an event loop of its own, closing the models it opened there."""
+
+        async def main() -> T:
+            try:
+                return await work
+            finally:
+                await self.models.aclose()
+
+        return asyncio.run(main())
 
     def runs(self, task_id: str) -> list[Run]:
         """The task's runs, first to last."""
@@ -353,26 +375,52 @@ class Taskline:
 
     def metrics_rows(self) -> list[TaskRow]:
         """Every task with stored metrics, with the agent and model of its last run."""
+        return [row for row, _finished_at in self.finished_rows()]
+
+    def finished_rows(self) -> list[tuple[TaskRow, datetime]]:
+        """`metrics_rows`, each with when the task's metrics were stored (it reached
+        COMPLETED or FAILED); read in one query."""
         rows = []
-        for metrics in self.store.list_metrics():
-            runs = self.store.list_runs(metrics.task_id)
-            last = runs[-1] if runs else None
-            rows.append(
-                TaskRow(
-                    task_id=metrics.task_id,
-                    agent=last.agent if last else "-",
-                    model=last.model if last else "-",
-                    values={
-                        "turns_per_task": metrics.turns_per_task,
-                        "tokens_per_task": metrics.tokens_per_task,
-                        "cost_per_task": (
-                            None if metrics.cost_per_task is None else float(metrics.cost_per_task)
-                        ),
-                        "duration_seconds": metrics.duration_seconds,
-                    },
-                )
+        for metrics, agent, model in self.store.list_metrics_with_last_run():
+            row = TaskRow(
+                task_id=metrics.task_id,
+                agent="-" if agent is None else agent,
+                model="-" if model is None else model,
+                values={
+                    "turns_per_task": metrics.turns_per_task,
+                    "tokens_per_task": metrics.tokens_per_task,
+                    "cost_per_task": (
+                        None if metrics.cost_per_task is None else float(metrics.cost_per_task)
+                    ),
+                    "duration_seconds": metrics.duration_seconds,
+                },
             )
+            rows.append((row, metrics.updated_at))
         return rows
+
+    def tasks_page(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: str | None = None,
+        newest_first: bool = False,
+        status: Status | str | None = None,
+        assignee: str | None = None,
+    ) -> tuple[list[Task], int]:
+        """At most `limit` tasks, oldest first (or newest first), and how many match in all.
+
+        `after` is a task id to start past (ids sort in creation order): a cursor
+        that stays put while tasks are added; `offset` skips that many more.
+        """
+        return self.store.page_tasks(
+            limit=limit,
+            offset=offset,
+            after=after,
+            newest_first=newest_first,
+            status=None if status is None else parse_status(status),
+            assignee=assignee,
+        )
 
     # -- moves ----------------------------------------------------------------
 

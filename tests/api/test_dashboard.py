@@ -77,6 +77,7 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page, tmp_
         page.fill("#token", TOKEN)
         page.click("#login button")
         expect(page.locator(".lane[data-status=COMPLETED] .card")).to_have_count(3)
+        expect(page.locator(".filters > span.muted")).to_have_text("3 of 3 tasks")
 
         page.click("nav >> text=New")
         agent_form = page.locator("#agent-form")
@@ -125,3 +126,20 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page, tmp_
     assert sorted(p.name for p in shots.iterdir()) == [
         "1-running.png", "2-in-review.png", "3-completed.png", "4-metrics.png", "5-board.png",
     ]  # fmt: skip
+
+
+def test_the_board_shows_the_newest_page_and_counts_all(served: Taskline, page: Page) -> None:
+    made = [served.create_task(f"Task {n}").id for n in range(1002)]
+
+    with serving(create_app(served, token=TOKEN)) as url:
+        page.goto(url)
+        page.fill("#token", TOKEN)
+        page.click("#login button")
+        lane = page.locator(".lane[data-status=CREATED]")
+        expect(page.locator(".filters > span.muted")).to_have_text(
+            "1000 of the newest 1000 tasks (1002 in all)"
+        )
+        expect(lane.locator("header .muted")).to_have_text("1000")
+        expect(lane.locator(".card")).to_have_count(200)
+        expect(lane.locator(".card").first).to_have_attribute("data-task", made[-1])
+        expect(lane.locator("p.muted")).to_have_text("and 800 more")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args, get_origin
 
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from taskline import Taskline
+from taskline.api.bodies import AgentBody, AssignBody, MoveBody, ReasonBody, ReviewBody, TaskBody
 from taskline.cli import app as cli_app
 
 UNKNOWN = "01ZZZZZZZZZZZZZZZZZZZZZZZZ"
@@ -159,3 +163,52 @@ def test_an_unknown_reviewer_or_tool_is_refused(client: TestClient) -> None:
     assert (reviewer.status_code, reviewer.json()) == (404, {"detail": "no agent 'ghost'"})
     assert tool.status_code == 422
     assert tool.json()["detail"].startswith("unknown tool 'teleport'; built-in tools: ")
+
+
+NOT_STORABLE = "must not contain NUL characters or unpaired surrogates"
+# Each body with a valid value of every required field, and where it is sent.
+BODIES: dict[type[BaseModel], tuple[str, dict[str, object]]] = {
+    AgentBody: ("/api/agents", {"name": "nul-agent"}),
+    TaskBody: ("/api/tasks", {"title": "nul task"}),
+    AssignBody: ("/api/tasks/{id}/assign", {"agent": "coder"}),
+    MoveBody: ("/api/tasks/{id}/move", {"status": "CANCELLED"}),
+    ReasonBody: ("/api/tasks/{id}/block", {}),
+    ReviewBody: ("/api/tasks/{id}/review/reject", {}),
+}
+
+
+def _holds_text(annotation: object) -> bool:
+    return annotation is str or any(_holds_text(arg) for arg in get_args(annotation))
+
+
+def _is_list(annotation: object) -> bool:
+    return get_origin(annotation) is list or any(_is_list(arg) for arg in get_args(annotation))
+
+
+def test_a_nul_in_any_text_of_any_body_is_422(client: TestClient, served: Taskline) -> None:
+    # PostgreSQL cannot store NUL in text: every string a body carries is checked before.
+    task_id = served.create_task("Target").id
+    served.assign(task_id, "coder")
+    before = (served.list_agents(), served.list_tasks(), served.transitions(task_id))
+    checked = []
+    for body, (path, valid) in BODIES.items():
+        for name, field in body.model_fields.items():
+            if not _holds_text(field.annotation):
+                continue
+            is_list = _is_list(field.annotation)
+            value: object = ["fine", "bad\x00"] if is_list else "bad\x00"
+            response = client.post(path.format(id=task_id), json={**valid, name: value})
+            where = f"body.{name}.1" if is_list else f"body.{name}"
+            assert (body.__name__, name, response.status_code, response.json()) == (
+                body.__name__, name, 422, {"detail": f"invalid request: {where}: {NOT_STORABLE}"}
+            )  # fmt: skip
+            checked.append(f"{body.__name__}.{name}")
+
+    assert checked == [
+        *(f"AgentBody.{n}" for n in ("name", "model", "role", "instructions", "skills", "tools")),
+        *(f"TaskBody.{n}" for n in ("title", "description", "type", "criteria", "checks",
+          "expected_artifacts", "depends_on", "reviewers", "workspace")),
+        "AssignBody.agent", "AssignBody.reason", "MoveBody.reason", "MoveBody.assignee",
+        "ReasonBody.reason", "ReviewBody.feedback",
+    ]  # fmt: skip
+    assert (served.list_agents(), served.list_tasks(), served.transitions(task_id)) == before

@@ -1,11 +1,14 @@
 """The HTTP API and the dashboard: `taskline serve`, or in Python
 
-    from taskline import Taskline
+    import uvicorn
+    from taskline import Taskline, durable
     from taskline.api import api_token, create_app
 
     tl = Taskline.open()
     token, _written_to = api_token(tl.home)
-    app = create_app(tl, token=token)   # any ASGI server; `taskline serve` uses uvicorn
+    uvicorn.run(create_app(tl, token=token))   # or any ASGI server
+    if tl.durable:
+        durable.shutdown()   # once the server has stopped: see `create_app`
 
 The schema is at `/openapi.json`, the interactive docs at `/api/docs`, the
 dashboard at `/`.

@@ -6,6 +6,8 @@ the dashboard's static files (which hold no data) do not.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,16 +36,36 @@ conflict, 422 invalid value."""
 def create_app(tl: Taskline, *, token: str) -> FastAPI:
     """The app serving `tl`'s store, guarded by `token`.
 
-    Runs started through it execute in the server's event loop, by the engine
-    directly rather than as DBOS workflows: stopping the server interrupts them
-    (their tasks stay IN_PROGRESS).
+    Runs started through it execute in the server's event loop. When `tl.durable`
+    they are DBOS workflows, as with `taskline task run`: DBOS is launched when
+    the app starts (resuming the runs a crashed server left unfinished) and a run
+    interrupted by a crash or a stop resumes from its last finished step at the
+    next start. Whoever serves the app stops DBOS once the server has stopped, as
+    `taskline serve` does: `taskline.durable.shutdown()`. Otherwise the engine runs
+    them directly, and stopping the server leaves their tasks IN_PROGRESS.
     """
     runs = BackgroundRuns()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runs.attach(asyncio.get_running_loop())
+        if tl.durable:
+            from taskline import durable
+
+            # From this loop, so DBOS runs the workflows it resumes here, and with the one
+            # sink that files every run's events under its task.
+            durable.launch(tl, on_event=runs.on_event)
         yield
-        await runs.aclose()
+        # A durable run's workflow goes on until the loop ends and cancels it. DBOS must
+        # outlive it (a step run once DBOS is gone would not be recorded), so it is stopped
+        # after the server, not here.
+        await runs.aclose(durable=tl.durable)
+        if not tl.durable:  # the runs are cancelled: their model clients can go
+            await tl.models.aclose()
+        if tl.durable:
+            # Those cancellations are the plan, not news: DBOS would log each one as a
+            # warning holding the step's whole arguments (every message of the run).
+            logging.getLogger("dbos").setLevel(logging.ERROR)
 
     app = FastAPI(
         title="taskline",

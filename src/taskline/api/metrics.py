@@ -36,17 +36,15 @@ def report(tl: Tl) -> JSONResponse:
 def rows(tl: Tl) -> JSONResponse:
     """Every finished task's measures, with its agent, model and finishing time: the points
     the dashboard's charts are drawn from."""
-    finished_at = {m.task_id: m.updated_at for m in tl.store.list_metrics()}
     return JSONResponse(
         [
             {
                 "task_id": row.task_id,
                 "agent": row.agent,
                 "model": row.model,
-                "finished_at": finished_at[row.task_id].isoformat(),
+                "finished_at": finished_at.isoformat(),
                 **row.values,
             }
-            for row in tl.metrics_rows()
-            if row.task_id in finished_at
+            for row, finished_at in tl.finished_rows()
         ]
     )

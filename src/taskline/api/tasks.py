@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
 from taskline import render
-from taskline.api.bodies import INT32_MAX, AssignBody, MoveBody, ReasonBody, TaskBody
+from taskline.api.bodies import INT32_MAX, AssignBody, MoveBody, ReasonBody, TaskBody, Text
 from taskline.api.deps import TaskId, Tl
 from taskline.api.errors import NOT_FOUND, REFUSED
 from taskline.api.views import TaskDetailView, TaskView
@@ -20,6 +20,8 @@ from taskline.service import Taskline
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 _TASKS = TypeAdapter(list[Task])
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 NoReason = Annotated[ReasonBody | None, Body()]
 
 
@@ -33,25 +35,34 @@ def task_response(tl: Taskline, task: Task, code: int = status.HTTP_200_OK) -> J
 def list_tasks(
     tl: Tl,
     status: Annotated[Status | None, Query(description="Only tasks in this status.")] = None,
-    assignee: Annotated[str | None, Query(description="Only tasks of this agent.")] = None,
+    assignee: Annotated[Text | None, Query(description="Only tasks of this agent.")] = None,
     order: Annotated[
         Literal["oldest", "newest"], Query(description="Creation order, oldest first or not.")
     ] = "oldest",
     limit: Annotated[
-        int | None, Query(ge=1, le=INT32_MAX, description="At most this many.")
-    ] = None,
+        int, Query(ge=1, le=MAX_PAGE, description=f"At most this many (up to {MAX_PAGE}).")
+    ] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=INT32_MAX, description="Skip this many first.")] = 0,
+    after: Annotated[
+        Text | None,
+        Query(
+            description="A task id: start past it, in the order asked for. Ids sort in creation"
+            " order, so the last id of a page fetches the next one even while tasks are added."
+        ),
+    ] = None,
 ) -> Response:
-    """Tasks, as `taskline task list --json`; the header `X-Total-Count` counts all that match."""
-    tasks = tl.list_tasks(status)
-    if assignee is not None:
-        tasks = [task for task in tasks if task.assignee == assignee]
-    if order == "newest":
-        tasks.reverse()
-    total = len(tasks)
-    end = None if limit is None else offset + limit
+    """A page of tasks, as `taskline task list --json` prints them; the header `X-Total-Count`
+    counts all that match the filters."""
+    tasks, total = tl.tasks_page(
+        limit=limit,
+        offset=offset,
+        after=after,
+        newest_first=order == "newest",
+        status=status,
+        assignee=assignee,
+    )
     return Response(
-        _TASKS.dump_json(tasks[offset:end]),
+        _TASKS.dump_json(tasks),
         media_type="application/json",
         headers={"X-Total-Count": str(total)},
     )

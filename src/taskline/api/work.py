@@ -3,6 +3,11 @@
 A run goes on in the server process after the request answers 202; follow it
 on `GET /api/tasks/{id}/stream`. Approving is quick and answers 200 with the
 COMPLETED task; rejecting starts the rework run and answers 202, like a run.
+
+On a durable `Taskline` (the default, `TASKLINE_DURABLE=1`) runs and reviews
+are DBOS workflows, as with the CLI: a server that dies mid-run resumes the run
+from its last finished step when it starts again. Otherwise the engine runs
+them directly and a stopped server leaves them IN_PROGRESS.
 """
 
 from __future__ import annotations
@@ -52,6 +57,12 @@ async def run(
     timeout_seconds = body.timeout_seconds if body else None
 
     def work(on_event: OnEvent) -> Coroutine[Any, Any, Task]:
+        if tl.durable:
+            from taskline import durable
+
+            return durable.run_in_foreground(
+                tl, task_id, timeout_seconds=timeout_seconds, on_event=on_event
+            )
         return tl.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds)
 
     return await _start(tl, runs, task_id, work)
@@ -59,6 +70,14 @@ async def run(
 
 def _review(tl: Taskline, task_id: str, *, approve: bool, feedback: str) -> Work:
     def work(on_event: OnEvent) -> Coroutine[Any, Any, Task]:
+        if tl.durable:
+            from taskline import durable
+
+            # Refused here rather than inside a workflow, which would be kept as failed.
+            tl.executor().check_reviewable(task_id)
+            return durable.review_in_foreground(
+                tl, task_id, approve=approve, feedback=feedback, on_event=on_event
+            )
         return tl.executor(on_event).human_review(
             task_id, approve=approve, feedback=feedback, actor=tl.actor
         )

@@ -32,7 +32,8 @@ def serve(
     """Serve the HTTP API (OpenAPI at /openapi.json) and the dashboard at /.
 
     Every API call needs the token: $TASKLINE_API_TOKEN, or the one generated at
-    the first start and kept in $TASKLINE_HOME/api-token.
+    the first start and kept in $TASKLINE_HOME/api-token. Runs started here are
+    durable (unless TASKLINE_DURABLE=0): after a crash, the next start resumes them.
     """
     # Imported here: every other command starts faster without the web stack.
     import uvicorn
@@ -50,11 +51,19 @@ def serve(
             )
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"taskline API and dashboard on http://{shown}:{port}/ (Ctrl-C to stop)")
-        uvicorn.run(
-            create_app(tl, token=token),
-            host=host,
-            port=port,
-            log_level="warning",
-            # Open event streams would otherwise hold the shutdown for up to their max_seconds.
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        )
+        try:
+            uvicorn.run(
+                create_app(tl, token=token),
+                host=host,
+                port=port,
+                log_level="warning",
+                # Open event streams would otherwise hold the shutdown for up to their max_seconds.
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            )
+        finally:
+            if tl.durable:
+                from taskline import durable
+
+                # Only now: the server's event loop has ended and cancelled every run's
+                # workflow unfinished; each resumes from its last recorded step next time.
+                durable.shutdown()

@@ -24,6 +24,9 @@ class CallSite:
     """The agent making it."""
     purpose: CallPurpose = "agent"
     """`agent` for the executing agent, `review` for a reviewer."""
+    resumed: bool = True
+    """Whether the run may hold records of calls made before a crash; False saves a
+    lookup per call in a run that has recorded none."""
 
 
 async def billed_call(
@@ -39,9 +42,10 @@ async def billed_call(
     When the call was made and recorded before (a step replayed after a crash),
     the recorded answer is returned and the model is not paid a second time.
     """
-    recorded = store.find_cost_record(site.run_id, site.purpose, turn)
-    if recorded is not None and recorded.response is not None:
-        return ModelResponse.model_validate(recorded.response)
+    if site.resumed:
+        recorded = store.find_cost_record(site.run_id, site.purpose, turn)
+        if recorded is not None and recorded.response is not None:
+            return ModelResponse.model_validate(recorded.response)
     started = time.perf_counter()
     try:
         response = await model.complete(messages, tools)

@@ -12,7 +12,7 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -29,13 +29,13 @@ from taskline.errors import (
     ProviderError,
 )
 from taskline.lifecycle import Status
+from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Model, Steps, Store
+from taskline.protocols import Steps, Store
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 
-ModelFactory = Callable[[str], Model]
 RUN_STARTED = "run started "
 SYSTEM = "system"
 DIFF_CHARS_FOR_REVIEW = 4000
@@ -54,12 +54,16 @@ class Executor:
         on_event: OnEvent = ignore,
         actor: str = SYSTEM,
         steps: Steps | None = None,
+        models: ModelPool | None = None,
     ) -> None:
         self.store = store
         self.home = home
         self.blobs = BlobStore.in_home(home)
         self.endpoints = dict(endpoints or {})
         self.model_factory = model_factory or (lambda ref: resolve_model(ref, self.endpoints))
+        # Without a pool of the caller's (which closes what it keeps), each run's models
+        # are closed at the run's end.
+        self.models = models or ModelPool(keep=False)
         self.on_event = on_event
         self.actor = actor
         # Every store write and every model or tool call of a run is a step: a durable
@@ -214,7 +218,7 @@ class Executor:
         self, task: Task, agent: Agent, run: Run, workspace: Path, timeout_seconds: float | None
     ) -> Outcome:
         try:
-            model = self.model_factory(agent.model)
+            model = self.models.acquire(agent.model, self.model_factory)
             tools = builtin_tools(agent.tools)
         except Exception as exc:  # a bad model reference fails this run, not the process
             return Outcome(failure_category="crashed", failure_message=str(exc))
@@ -243,7 +247,7 @@ class Executor:
                 failure_category="crashed", failure_message=f"{type(exc).__name__}: {exc}"
             )
         finally:
-            await model.aclose()
+            await self.models.release(model)
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
@@ -289,7 +293,7 @@ class Executor:
         turn = 1
         for name in task.reviewers:
             reviewer = self.store.get_agent(name)
-            model = self.model_factory(reviewer.model)
+            model = self.models.acquire(reviewer.model, self.model_factory)
             try:
                 prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
                 verdict, turn = await AgentReviewer(
@@ -297,7 +301,7 @@ class Executor:
                     on_event=self.on_event, steps=self.steps,
                 ).review(task, prompt, turn)  # fmt: skip
             finally:
-                await model.aclose()
+                await self.models.release(model)
             await self.steps.call(f"review {name}", self._store_review, task, run, verdict)
             if not verdict.approved:
                 return verdict

@@ -19,11 +19,12 @@ import itertools
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from taskline.engine.billing import CallSite, billed_call
+from taskline.engine.cancel import cancel_watcher
 from taskline.engine.events import EventKind, OnEvent, ProgressEvent
 from taskline.engine.prompt import first_messages
 from taskline.engine.steps import InlineSteps
@@ -54,7 +55,6 @@ CORRECTION = (
 CANCELLED = ToolResult(
     output="cancelled: the run reached its time limit", is_error=True, duration_ms=0
 )
-CANCEL_POLL_SECONDS = 1.0
 REPEATS_BEFORE_CORRECTION = 3
 REPEATS_BEFORE_STOP = 4
 
@@ -138,11 +138,14 @@ class AgentLoop:
         crash gets only the time that is left, not a fresh allowance.
         """
         self.started = time.monotonic()
+        # Read afresh by every execution (it is not a step): a run resumed after a crash
+        # may hold records of calls whose steps were not checkpointed.
+        self.site = replace(self.site, resumed=self.store.has_cost_records(self.run.id))
         used_seconds = (utcnow() - self.run.started_at).total_seconds()
         self.started -= used_seconds
         remaining = self.limits.timeout_seconds - used_seconds
         turns = asyncio.ensure_future(self._turns())
-        watcher = asyncio.ensure_future(self._watch_for_cancel(turns))
+        watched = cancel_watcher().watch(self.store, self.task.id, turns)
         try:
             async with asyncio.timeout(max(remaining, 0)):
                 return await turns
@@ -154,20 +157,12 @@ class AgentLoop:
         except ProviderError as exc:
             return Outcome(failure_category="provider_error", failure_message=str(exc))
         except asyncio.CancelledError:
-            if not watcher.done() or watcher.cancelled():
+            if not watched.fired:
                 raise  # cancelled from outside: the process is stopping
             return Outcome(failure_message="the task was cancelled while it ran")
         finally:
-            watcher.cancel()
+            cancel_watcher().forget(watched)
             turns.cancel()
-
-    async def _watch_for_cancel(self, turns: asyncio.Future[Outcome]) -> None:
-        """Stop the run within a second or two of the task being cancelled elsewhere."""
-        while not turns.done():
-            await asyncio.sleep(CANCEL_POLL_SECONDS)
-            if self.store.get_task(self.task.id).status is Status.CANCELLED:
-                turns.cancel()
-                return
 
     async def _turns(self) -> Outcome:
         definitions = tool_definitions(self.tools)
@@ -220,7 +215,7 @@ class AgentLoop:
         return await billed_call(self.store, self.model, self.site, turn, messages, definitions)
 
     def _limit_reached(self, turn: int) -> Outcome | None:
-        status = self.store.get_task(self.task.id).status
+        status = self.store.task_status(self.task.id)
         if status is not Status.IN_PROGRESS:  # cancelled (or moved) by someone else
             return Outcome(failure_message=f"the task was moved to {status} while it ran")
         if turn > self.limits.max_turns:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anthropic
+import httpx2
 
 from taskline.errors import ResponseParseError
 from taskline.llm.pricing import DEFAULT_PRICE_BOOK, Price, PriceBook, TokenPrices
@@ -35,6 +36,7 @@ from taskline.llm.wire import (
     decode_object,
     excerpt,
     mapping,
+    shared_ssl_context,
     status_failure,
     timeout_failure,
 )
@@ -84,6 +86,7 @@ class AnthropicModel:
         self._client = anthropic.AsyncAnthropic(
             base_url=base_url,
             api_key=api_key,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
             max_retries=0,
             timeout=self._retry.timeout_seconds,
         )
@@ -126,11 +129,15 @@ class AnthropicModel:
         await self._client.close()
 
     async def _post(self, request: dict[str, Any]) -> bytes:
-        raw = await self._client.messages.with_raw_response.create(
-            **request, timeout=self._retry.timeout_seconds
+        # The request is wire-shaped already: the client's low-level post skips the
+        # SDK's typed walk over every message.
+        response = await self._client.post(
+            "/v1/messages",
+            cast_to=httpx2.Response,
+            body=request,
+            options={"timeout": self._retry.timeout_seconds},
         )
-        body: bytes = await raw.read()
-        return body
+        return await response.aread()
 
     def _classify(self, exc: Exception) -> Failure | None:
         if isinstance(exc, anthropic.APITimeoutError):

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 import openai
 
 from taskline.errors import ModelReferenceError, ResponseParseError
@@ -38,6 +39,7 @@ from taskline.llm.wire import (
     decode_object,
     excerpt,
     mapping,
+    shared_ssl_context,
     status_failure,
     timeout_failure,
 )
@@ -88,6 +90,7 @@ class OpenAICompatModel:
             self._client = openai.AsyncOpenAI(
                 base_url=base_url,
                 api_key=api_key,
+                http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
                 max_retries=0,
                 timeout=self._retry.timeout_seconds,
             )
@@ -127,11 +130,15 @@ class OpenAICompatModel:
         await self._client.close()
 
     async def _post(self, request: dict[str, Any]) -> bytes:
-        raw = await self._client.chat.completions.with_raw_response.create(
-            **request, timeout=self._retry.timeout_seconds
+        # The request is wire-shaped already: the client's low-level post skips the
+        # SDK's typed walk over every message, which cost more than the rest of a turn.
+        response = await self._client.post(
+            "/chat/completions",
+            cast_to=httpx2.Response,
+            body=request,
+            options={"timeout": self._retry.timeout_seconds},
         )
-        body: bytes = await raw.http_response.aread()
-        return body
+        return await response.aread()
 
     def _classify(self, exc: Exception) -> Failure | None:
         if isinstance(exc, openai.APITimeoutError):

@@ -8,13 +8,24 @@ Each adapter matches its SDK's classes and describes them with these helpers.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
+
+import httpx2
 
 from taskline.llm.retry import Failure, is_retryable_status, retry_after_seconds
 
 EXCERPT_CHARS = 200
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: loading the CA bundle takes
+    20-40 ms, which each new client would otherwise pay again."""
+    return httpx2.create_ssl_context()
 
 
 class BodyError(ValueError):

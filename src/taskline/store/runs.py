@@ -3,7 +3,9 @@ artifacts, reviews and metrics.
 
 Each write is one transaction. Records keyed by (run, turn) are written once:
 writing the same key again returns what is stored, so a replayed step never
-records a billed call twice.
+records a billed call twice. Rows go in as parameters of a plain `insert(table)`
+rather than through `.values(row)`, so the statement compiles once and comes
+from SQLAlchemy's cache on every later turn.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -52,7 +54,7 @@ class RunQueries(SqlBase):
         """Store a new run; a run with the same task and number is returned as stored."""
         try:
             with self._write() as conn:
-                conn.execute(insert(runs).values(run.model_dump()))
+                conn.execute(insert(runs), run.model_dump())
         except IntegrityError:
             existing = self._find_run(run.task_id, run.number)
             if existing is None:
@@ -114,7 +116,7 @@ class RunQueries(SqlBase):
         """Store a turn with its tool calls, in one transaction; once per (run, number)."""
         try:
             with self._write() as conn:
-                conn.execute(insert(turns).values(turn.model_dump()))
+                conn.execute(insert(turns), turn.model_dump())
                 if calls:
                     conn.execute(insert(tool_calls), [call.model_dump() for call in calls])
         except IntegrityError:
@@ -147,7 +149,7 @@ class RunQueries(SqlBase):
         """Append a cost record; the same (run, purpose, turn) again returns the stored one."""
         try:
             with self._write() as conn:
-                conn.execute(insert(cost_records).values(record.model_dump()))
+                conn.execute(insert(cost_records), record.model_dump())
         except IntegrityError:
             stored = self.find_cost_record(record.run_id, record.purpose, record.turn)
             if stored is None:
@@ -166,6 +168,10 @@ class RunQueries(SqlBase):
                 )
             ).first()
         return None if row is None else CostRecord.model_validate(_row_dict(row, cost_records))
+
+    def has_cost_records(self, run_id: str) -> bool:
+        """Whether any call of the run was recorded: only then can a call have a record to reuse."""
+        return self._exists(cost_records, cost_records.c.run_id == run_id)
 
     def cost_records(self, task_id: str | None = None) -> list[CostRecord]:
         """Cost records oldest first, of one task or of all."""
@@ -228,7 +234,7 @@ class RunQueries(SqlBase):
             ).first()
             if same is not None:
                 return Review.model_validate(_row_dict(same, reviews))
-            conn.execute(insert(reviews).values(review.model_dump()))
+            conn.execute(insert(reviews), review.model_dump())
         return review
 
     def reviews(self, task_id: str) -> list[Review]:
@@ -269,6 +275,37 @@ class RunQueries(SqlBase):
     def _exists(self, table: Table, *conditions: Any) -> bool:
         with self._read() as conn:
             return _first(conn, table, *conditions) is not None
+
+    def list_metrics_with_last_run(self) -> list[tuple[TaskMetrics, str | None, str | None]]:
+        """Stored metrics of every task, by task id, each with the agent and the model of the
+        task's last run (None and None for a task without runs), in one query."""
+        last = (
+            select(runs.c.task_id, func.max(runs.c.number).label("number"))
+            .group_by(runs.c.task_id)
+            .subquery()
+        )
+        query = (
+            select(task_metrics, runs.c.agent.label("last_agent"), runs.c.model.label("last_model"))
+            .select_from(
+                task_metrics.outerjoin(last, last.c.task_id == task_metrics.c.task_id).outerjoin(
+                    runs, (runs.c.task_id == last.c.task_id) & (runs.c.number == last.c.number)
+                )
+            )
+            .order_by(task_metrics.c.task_id)
+        )
+        names = [column.name for column in task_metrics.columns]
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        # The metrics' columns come first; zip stops at them. By position, because a
+        # getattr per column and row costs more than the query itself.
+        return [
+            (
+                TaskMetrics.model_validate(dict(zip(names, row, strict=False))),
+                row.last_agent,
+                row.last_model,
+            )
+            for row in rows
+        ]
 
 
 def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:

@@ -9,7 +9,7 @@ as a `ConflictError`, never overwritten.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
@@ -133,6 +133,22 @@ class SqlStore(RunQueries, WorkerQueries):
         """The task with id `task_id`."""
         with self._read() as conn:
             return self._get_task(conn, task_id)
+
+    def task_status(self, task_id: str) -> Status:
+        """Only the task's status: what a running loop checks every turn."""
+        with self._read() as conn:
+            value = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar()
+        if value is None:
+            raise NotFoundError("task", task_id)
+        return Status(value)
+
+    def cancelled_among(self, task_ids: Iterable[str]) -> set[str]:
+        """Which of these tasks are CANCELLED."""
+        query = select(tasks.c.id).where(
+            tasks.c.id.in_(list(task_ids)), tasks.c.status == Status.CANCELLED.value
+        )
+        with self._read() as conn:
+            return set(conn.execute(query).scalars())
 
     def list_tasks(self, status: Status | None = None) -> list[Task]:
         """Tasks in creation order, optionally only those in `status`."""
@@ -338,16 +354,62 @@ class SqlStore(RunQueries, WorkerQueries):
             select(func.max(transitions.c.seq)).where(transitions.c.task_id == task_id)
         ).scalar_one()
         conn.execute(
-            insert(transitions).values(
-                task_id=task_id,
-                seq=(last or 0) + 1,
-                from_status=current.value,
-                to_status=target.value,
-                at=at,
-                actor=actor,
-                reason=reason,
-            )
+            insert(transitions),
+            {
+                "task_id": task_id,
+                "seq": (last or 0) + 1,
+                "from_status": current.value,
+                "to_status": target.value,
+                "at": at,
+                "actor": actor,
+                "reason": reason,
+            },
         )
+
+    # -- pages of tasks ---------------------------------------------------------
+
+    def page_tasks(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        after: str | None = None,
+        newest_first: bool = False,
+        status: Status | None = None,
+        assignee: str | None = None,
+    ) -> tuple[list[Task], int]:
+        """At most `limit` tasks in creation order (or newest first), and how many match in all.
+
+        `after` is a task id: the page starts past it in that order (ids sort in
+        creation order, so it is a stable cursor), then skips `offset` more. The
+        count ignores `after`, `offset` and `limit`. Both come from one read.
+        """
+        matching: list[Any] = []
+        if status is not None:
+            matching.append(tasks.c.status == status.value)
+        if assignee is not None:
+            matching.append(tasks.c.assignee == assignee)
+        on_page = list(matching)
+        if after is not None:
+            on_page.append(tasks.c.id < after if newest_first else tasks.c.id > after)
+        order = tasks.c.id.desc() if newest_first else tasks.c.id
+        page = select(tasks).where(*on_page).order_by(order).offset(offset).limit(limit)
+        # The page's ids again as a subquery: no bound parameter per id, whatever the limit.
+        page_ids = select(tasks.c.id).where(*on_page).order_by(order).offset(offset).limit(limit)
+        deps_query = (
+            select(task_dependencies.c.task_id, task_dependencies.c.depends_on)
+            .where(task_dependencies.c.task_id.in_(page_ids.scalar_subquery()))
+            .order_by(task_dependencies.c.task_id, task_dependencies.c.depends_on)
+        )
+        count = select(func.count()).select_from(tasks).where(*matching)
+        with self._read() as conn:
+            rows = conn.execute(page).all()
+            deps: dict[str, list[str]] = defaultdict(list)
+            if rows:
+                for task_id, depends_on in conn.execute(deps_query):
+                    deps[task_id].append(depends_on)
+            total = conn.execute(count).scalar_one()
+        return [_task_from_row(row, deps[row.id]) for row in rows], total
 
 
 def _first_line(error: BaseException | None) -> str:

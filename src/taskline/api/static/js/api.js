@@ -39,6 +39,12 @@ export async function get(path) {
   return (await request("GET", path)).json();
 }
 
+/** A page of a list and how many there are in all (the API's `X-Total-Count`). */
+export async function getPage(path) {
+  const response = await request("GET", path);
+  return { items: await response.json(), total: Number(response.headers.get("X-Total-Count")) };
+}
+
 export async function post(path, body = {}) {
   return (await request("POST", path, body)).json();
 }

@@ -1,10 +1,10 @@
 // The task board: one lane per status, with filters, refreshed every few seconds.
 
-import { get } from "./api.js";
+import { getPage } from "./api.js";
 import { ENDED, STATUSES, ago, h, pill, put } from "./dom.js";
 
 const REFRESH_MS = 4000;
-const SHOWN = 1000;
+const SHOWN = 1000;  // the newest tasks, one page: the most the API gives at once
 
 function card(task) {
   const note = task.status === "FAILED" && task.failure
@@ -34,6 +34,7 @@ function select(label, options, onchange, current = "") {
 export async function board(main) {
   const filter = { text: "", assignee: "", priority: "", type: "", hideEnded: false };
   let tasks = [];
+  let total = 0;
   const lanes = h("div", { class: "board" });
   const count = h("span", { class: "muted" });
   const assignees = h("span");
@@ -66,7 +67,9 @@ export async function board(main) {
 
   function render() {
     const shown = tasks.filter(matches);
-    count.textContent = `${shown.length} of ${tasks.length} tasks`;
+    count.textContent = total > tasks.length
+      ? `${shown.length} of the newest ${tasks.length} tasks (${total} in all)`
+      : `${shown.length} of ${tasks.length} tasks`;
     put(lanes, STATUSES.map((status) => {
       const inLane = shown.filter((t) => t.status === status);
       if (filter.hideEnded && ENDED.has(status)) return null;
@@ -92,7 +95,7 @@ export async function board(main) {
   }
 
   async function load() {
-    tasks = await get(`/api/tasks?order=newest&limit=${SHOWN}`);
+    ({ items: tasks, total } = await getPage(`/api/tasks?order=newest&limit=${SHOWN}`));
     refreshChoices();
     render();
   }

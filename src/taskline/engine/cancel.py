@@ -1,0 +1,79 @@
+"""Stopping runs whose task was cancelled elsewhere (`taskline task cancel`, the API).
+
+One poller per event loop asks the store once a second which of the tasks
+running on that loop were cancelled, and cancels their turns: with a thousand
+runs in flight that is one query a second, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from taskline.errors import TasklineError
+from taskline.protocols import Store
+
+CANCEL_POLL_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Watched:
+    """One run being watched; `fired` once its turns were cancelled for its task's sake."""
+
+    store: Store
+    task_id: str
+    turns: asyncio.Future[Any]
+    fired: bool = False
+
+
+class CancelWatcher:
+    """The runs of one event loop whose task may be cancelled under them."""
+
+    def __init__(self) -> None:
+        self._watched: set[Watched] = set()
+        self._poller: asyncio.Task[None] | None = None
+
+    def watch(self, store: Store, task_id: str, turns: asyncio.Future[Any]) -> Watched:
+        """Cancel `turns` within about a second of the task being cancelled in `store`."""
+        watched = Watched(store, task_id, turns)
+        self._watched.add(watched)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(), name="taskline cancel watcher")
+        return watched
+
+    def forget(self, watched: Watched) -> None:
+        """The run is over: stop watching it."""
+        self._watched.discard(watched)
+
+    async def _poll(self) -> None:
+        while self._watched:
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            by_store: dict[Store, list[Watched]] = defaultdict(list)
+            for watched in self._watched:
+                by_store[watched.store].append(watched)
+            for store, runs in by_store.items():
+                try:
+                    cancelled = store.cancelled_among({w.task_id for w in runs})
+                except TasklineError as exc:  # the database is away for now: ask again later
+                    log.warning("cannot check for cancelled tasks: %s", exc)
+                    continue
+                for watched in runs:
+                    if watched.task_id in cancelled and not watched.turns.done():
+                        watched.fired = True
+                        watched.turns.cancel()
+                        self._watched.discard(watched)
+
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CancelWatcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def cancel_watcher() -> CancelWatcher:
+    """The watcher of the running event loop."""
+    return _by_loop.setdefault(asyncio.get_running_loop(), CancelWatcher())

@@ -1,0 +1,209 @@
+"""Runs started through a durable `taskline serve` are DBOS workflows: a server killed mid-run
+resumes the run when it starts again, with nothing lost or paid twice.
+
+DBOS is one per process, so each server here is the real `taskline serve` in a subprocess,
+on SQLite and on PostgreSQL, with `TASKLINE_DURABLE=1`. The agent is the scripted model of
+tests/test_durable.py: it answers by turn, waits a little per answer, and writes each answer
+it serves to a ledger, what the provider "billed".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from taskline import Status
+from taskline.store import SqlStore
+from tests.api.helpers import AUTH, TOKEN
+from tests.api.server import free_port
+from tests.conftest import BACKENDS, new_database_url
+from tests.test_durable import COST, TURNS, answer, wait_for
+
+SCRIPT = Path(sys.executable).parent / "taskline"
+CALLS = TURNS + 1  # the write_file turns, then submit_work
+
+
+class Site:
+    """One taskline home and database, served by `taskline serve` processes in turn."""
+
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.home = tmp_path / "home"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+        self.env.update(
+            TASKLINE_HOME=str(self.home),
+            TASKLINE_DATABASE_URL=database_url,
+            TASKLINE_DURABLE="1",
+            TASKLINE_API_TOKEN=TOKEN,
+        )
+
+    @contextmanager
+    def server(self) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+        """A server on a free port and a client sending the token; SIGINT at the end."""
+        port = free_port()
+        with (self.tmp_path / "servers.log").open("ab") as log:
+            process = subprocess.Popen(
+                [SCRIPT, "serve", "--port", str(port)],
+                cwd=self.tmp_path,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH, timeout=30)
+        try:
+            wait_for(lambda: _answers(client) or process.poll() is not None)
+            assert process.poll() is None, self.log()
+            yield process, client
+        finally:
+            client.close()
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
+
+    def status(self, task_id: str) -> Status:
+        """The task's status read from the store, with no server running."""
+        store = SqlStore.open(self.env["TASKLINE_DATABASE_URL"])
+        try:
+            return store.get_task(task_id).status
+        finally:
+            store.close()
+
+    def log(self) -> str:
+        return (self.tmp_path / "servers.log").read_text(errors="replace")
+
+    def agent_script(self, delay_seconds: float) -> tuple[Path, Path]:
+        """A scripted agent's answers, by turn; returns the script and its ledger."""
+        ledger = self.tmp_path / "agent.ledger"
+        ledger.touch()
+        responses: list[dict[str, Any]] = [
+            answer("write_file", {"path": f"f{i}.txt", "content": f"{i}\n"}, delay_seconds)
+            for i in range(TURNS)
+        ]
+        responses.append(answer("submit_work", {"summary": "all written"}, delay_seconds))
+        script = self.tmp_path / "agent.json"
+        script.write_text(
+            json.dumps({"responses": responses, "by_turn": True, "ledger": str(ledger)})
+        )
+        return script, ledger
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(params=BACKENDS)
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Site:
+    return Site(tmp_path, new_database_url(request.param, tmp_path, request))
+
+
+def start_run(client: httpx.Client, script: Path) -> str:
+    """Add the agent, create and assign a task over HTTP, and run it: answers 202."""
+    agent = client.post("/api/agents", json={"name": "durable", "model": f"scripted:{script}"})
+    assert agent.status_code == 201, agent.text
+    created = client.post("/api/tasks", json={"title": "Write five files", "max_turns": 20})
+    assert created.status_code == 201, created.text
+    task_id: str = created.json()["id"]
+    assigned = client.post(f"/api/tasks/{task_id}/assign", json={"agent": "durable"})
+    assert assigned.status_code == 200, assigned.text
+    started = client.post(f"/api/tasks/{task_id}/run")
+    assert (started.status_code, started.json()["status"]) == (202, "IN_PROGRESS"), started.text
+    return task_id
+
+
+def completed(client: httpx.Client, task_id: str) -> bool:
+    """Whether the task is COMPLETED with its metrics (stored just after the move)."""
+    shown = client.get(f"/api/tasks/{task_id}").json()
+    return bool(shown["status"] == "COMPLETED" and shown["metrics"] is not None)
+
+
+def assert_exactly_once(client: httpx.Client, task_id: str, ledger: Path, home: Path) -> None:
+    """COMPLETED in one run; one cost record per billed call; contiguous turns; the cost."""
+    shown = client.get(f"/api/tasks/{task_id}").json()
+    assert (shown["status"], shown["summary"], shown["failure"]) == (
+        "COMPLETED", "all written", None
+    )  # fmt: skip
+    [run] = shown["runs"]
+    assert (run["status"], run["trigger"]) == ("submitted", "first")
+    assert [turn["number"] for turn in run["turns"]] == list(range(1, CALLS + 1))
+    costs = client.get("/api/costs", params={"task": task_id}).json()
+    assert [record["turn"] for record in costs["records"]] == list(range(1, CALLS + 1))
+    billed = ledger.read_text().splitlines()
+    assert billed == [f"{n} {COST}" for n in range(CALLS)]
+    assert (costs["totals"]["calls"], Decimal(str(costs["totals"]["cost_usd"]))) == (
+        CALLS, COST * CALLS
+    )  # fmt: skip
+    assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * CALLS
+    trail = [(t["from"], t["to"]) for t in shown["transitions"]]
+    assert trail == [
+        (None, "CREATED"),
+        ("CREATED", "ASSIGNED"),
+        ("ASSIGNED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "IN_REVIEW"),
+        ("IN_REVIEW", "COMPLETED"),
+    ]
+    workspace = home / "workspaces" / task_id
+    assert sorted(p.name for p in workspace.iterdir()) == [f"f{i}.txt" for i in range(TURNS)]
+
+
+def test_a_run_started_over_http_completes(site: Site) -> None:
+    script, ledger = site.agent_script(delay_seconds=0.05)
+    with site.server() as (process, client):
+        task_id = start_run(client, script)
+        wait_for(lambda: completed(client, task_id))
+        assert_exactly_once(client, task_id, ledger, site.home)
+    assert process.returncode == 0, site.log()
+    # The run was a DBOS workflow, kept in DBOS's system database beside the store.
+    if site.env["TASKLINE_DATABASE_URL"].startswith("sqlite"):
+        assert (site.home / "dbos.sqlite").is_file()
+
+
+def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
+    script, ledger = site.agent_script(delay_seconds=0.3)
+    with site.server() as (killed, client):
+        task_id = start_run(client, script)
+
+        def recorded() -> int:
+            calls: int = client.get("/api/costs", params={"task": task_id}).json()["totals"][
+                "calls"
+            ]
+            return calls
+
+        # Killed once a call is recorded (see tests/test_durable.py's KILL_POINTS on why).
+        wait_for(lambda: recorded() >= 3)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    paid_before = len(ledger.read_text().splitlines())
+    assert (site.status(task_id), 3 <= paid_before < CALLS) == (Status.IN_PROGRESS, True)
+
+    with site.server() as (_restarted, client):
+        wait_for(lambda: completed(client, task_id))  # no second run request
+        assert_exactly_once(client, task_id, ledger, site.home)
+
+
+def test_a_stopped_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
+    script, ledger = site.agent_script(delay_seconds=0.3)
+    with site.server() as (stopped, client):
+        task_id = start_run(client, script)
+        wait_for(lambda: len(ledger.read_text().splitlines()) >= 2)
+        stopped.send_signal(signal.SIGINT)  # Ctrl-C: the run stays unfinished, resumable
+        assert stopped.wait(timeout=30) == 0, site.log()
+    paid_before = len(ledger.read_text().splitlines())
+    assert (site.status(task_id), 2 <= paid_before < CALLS) == (Status.IN_PROGRESS, True)
+
+    with site.server() as (_restarted, client):
+        wait_for(lambda: completed(client, task_id))  # no second run request
+        assert_exactly_once(client, task_id, ledger, site.home)

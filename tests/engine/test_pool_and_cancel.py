@@ -1,0 +1,134 @@
+"""Models kept between runs, and the one cancel watcher per event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from taskline import Status, Taskline
+from taskline.engine import cancel
+from taskline.engine.cancel import cancel_watcher
+from taskline.errors import NotFoundError
+from taskline.llm.openai_compat import OpenAICompatModel
+from taskline.llm.pool import ModelPool
+from taskline.llm.scripted import ScriptedModel
+from taskline.protocols import Model
+from taskline.records import CostRecord
+from taskline.store import SqlStore
+
+from .scripting import call, scripted, submit
+
+
+def _openai(reference: str) -> Model:
+    return OpenAICompatModel(reference, base_url="http://127.0.0.1:9/v1", api_key="k")
+
+
+def _scripted(_reference: str) -> Model:
+    return ScriptedModel([])
+
+
+def test_a_kept_pool_shares_one_http_model_per_reference_until_closed() -> None:
+    async def scenario() -> None:
+        pool = ModelPool()
+        first = pool.acquire("a", _openai)
+        await pool.release(first)
+        again = pool.acquire("a", _openai)
+        other = pool.acquire("b", _openai)
+        assert again is first
+        assert other is not first
+        assert isinstance(first, OpenAICompatModel)
+        assert not first._client.is_closed()
+        await pool.aclose()
+        assert first._client.is_closed()
+        assert pool.acquire("a", _openai) is not first
+
+    asyncio.run(scenario())
+
+
+def test_each_event_loop_gets_its_own_model() -> None:
+    pool = ModelPool()
+
+    async def take() -> Model:
+        return pool.acquire("a", _openai)
+
+    assert asyncio.run(take()) is not asyncio.run(take())
+
+
+def test_scripted_models_and_unkept_pools_are_closed_after_each_run() -> None:
+    async def scenario() -> None:
+        kept = ModelPool()
+        script = kept.acquire("s", _scripted)
+        assert kept.acquire("s", _scripted) is not script
+        unkept = ModelPool(keep=False)
+        model = unkept.acquire("a", _openai)
+        assert unkept.acquire("a", _openai) is not model
+        await unkept.release(model)
+        assert isinstance(model, OpenAICompatModel)
+        assert model._client.is_closed()
+
+    asyncio.run(scenario())
+
+
+def test_one_poll_covers_every_run_and_cancels_only_the_cancelled(
+    tl: Taskline, store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    polls: list[set[str]] = []
+    answer = store.cancelled_among
+
+    def counted(task_ids: Iterable[str]) -> set[str]:
+        ids = set(task_ids)
+        polls.append(ids)
+        return answer(ids)
+
+    monkeypatch.setattr(store, "cancelled_among", counted)
+    monkeypatch.setattr(cancel, "CANCEL_POLL_SECONDS", 0.05)
+    ids = [tl.create_task(f"t{n}").id for n in range(3)]
+    tl.cancel(ids[1])
+
+    async def scenario() -> tuple[list[bool], list[bool]]:
+        watcher = cancel_watcher()
+        runs = [asyncio.ensure_future(asyncio.sleep(30)) for _ in ids]
+        watched = [
+            watcher.watch(store, task_id, run) for task_id, run in zip(ids, runs, strict=True)
+        ]
+        await asyncio.sleep(0.3)
+        for entry in watched:
+            watcher.forget(entry)
+        cancelled = [run.cancelled() for run in runs]
+        for run in runs:
+            run.cancel()
+        return cancelled, [entry.fired for entry in watched]
+
+    assert asyncio.run(scenario()) == ([False, True, False], [False, True, False])
+    assert polls[0] == set(ids)
+    assert all(poll == {ids[0], ids[2]} for poll in polls[1:])
+    assert 2 <= len(polls) <= 6
+
+
+def test_a_fresh_run_looks_up_no_earlier_records(
+    tl: Taskline, store: SqlStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lookups: list[tuple[str, int]] = []
+    find = store.find_cost_record
+
+    def counted(run_id: str, purpose: str, turn: int) -> CostRecord | None:
+        lookups.append((purpose, turn))
+        return find(run_id, purpose, turn)
+
+    monkeypatch.setattr(store, "find_cost_record", counted)
+    tl.home = tmp_path / "home"
+    tl.model_factory, _models = scripted([call("list_dir", path="."), submit("done")])
+    task = tl.create_task("t")
+    tl.assign(task.id, "coder")
+    assert tl.run_task(task.id).status is Status.COMPLETED
+    assert lookups == []
+
+    assert store.task_status(task.id) is Status.COMPLETED
+    with pytest.raises(NotFoundError, match="^no task 'NOPE'$"):
+        store.task_status("NOPE")
+    [run] = tl.runs(task.id)
+    assert store.has_cost_records(run.id) is True
+    assert store.has_cost_records("NOPE") is False
