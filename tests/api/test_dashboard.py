@@ -60,14 +60,15 @@ def finished_tasks(tl: Taskline) -> None:
             thread.submit(tl.run_task, task.id).result()
 
 
-def test_create_run_review_and_measure_a_task(served: Taskline, page: Page, tmp_path: Path) -> None:
+def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> None:
     finished_tasks(served)
 
     def factory(_ref: str) -> Model:
         return PacedModel(greeting(), delay_seconds=0.6)
 
     served.model_factory = factory
-    shots = tmp_path / "screenshots"
+    # Kept after the run (build/ is ignored by git), for a person to look at.
+    shots = Path(__file__).resolve().parents[2] / "build" / "screenshots"
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

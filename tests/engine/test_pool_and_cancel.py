@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,6 @@ import pytest
 from taskline import Status, Taskline
 from taskline.engine import cancel
 from taskline.engine.cancel import cancel_watcher
-from taskline.errors import NotFoundError
 from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.llm.pool import ModelPool
 from taskline.llm.scripted import ScriptedModel
@@ -76,19 +77,23 @@ def test_one_poll_covers_every_run_and_cancels_only_the_cancelled(
     tl: Taskline, store: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     polls: list[set[str]] = []
-    answer = store.cancelled_among
+    answer = store.moved_from_in_progress
 
-    def counted(task_ids: Iterable[str]) -> set[str]:
+    def counted(task_ids: Iterable[str]) -> dict[str, Status]:
         ids = set(task_ids)
         polls.append(ids)
         return answer(ids)
 
-    monkeypatch.setattr(store, "cancelled_among", counted)
+    monkeypatch.setattr(store, "moved_from_in_progress", counted)
     monkeypatch.setattr(cancel, "CANCEL_POLL_SECONDS", 0.05)
-    ids = [tl.create_task(f"t{n}").id for n in range(3)]
+    ids = [tl.create_task(f"t{n}").id for n in range(4)]
+    for task_id in ids:
+        tl.assign(task_id, "coder")
+        tl.move(task_id, Status.IN_PROGRESS)
     tl.cancel(ids[1])
+    tl.block(ids[3])
 
-    async def scenario() -> tuple[list[bool], list[bool]]:
+    async def scenario() -> tuple[list[bool], list[Status | None]]:
         watcher = cancel_watcher()
         runs = [asyncio.ensure_future(asyncio.sleep(30)) for _ in ids]
         watched = [
@@ -100,9 +105,12 @@ def test_one_poll_covers_every_run_and_cancels_only_the_cancelled(
         cancelled = [run.cancelled() for run in runs]
         for run in runs:
             run.cancel()
-        return cancelled, [entry.fired for entry in watched]
+        return cancelled, [entry.moved_to for entry in watched]
 
-    assert asyncio.run(scenario()) == ([False, True, False], [False, True, False])
+    assert asyncio.run(scenario()) == (
+        [False, True, False, True],
+        [None, Status.CANCELLED, None, Status.BLOCKED],
+    )
     assert polls[0] == set(ids)
     assert all(poll == {ids[0], ids[2]} for poll in polls[1:])
     assert 2 <= len(polls) <= 6
@@ -126,9 +134,45 @@ def test_a_fresh_run_looks_up_no_earlier_records(
     assert tl.run_task(task.id).status is Status.COMPLETED
     assert lookups == []
 
-    assert store.task_status(task.id) is Status.COMPLETED
-    with pytest.raises(NotFoundError, match="^no task 'NOPE'$"):
-        store.task_status("NOPE")
     [run] = tl.runs(task.id)
     assert store.has_cost_records(run.id) is True
     assert store.has_cost_records("NOPE") is False
+
+
+@pytest.mark.parametrize(
+    ("move", "status", "message"),
+    [
+        ("cancel", Status.CANCELLED, "the task was cancelled while it ran"),
+        ("block", Status.BLOCKED, "the task was moved to BLOCKED while it ran"),
+    ],
+)
+def test_a_task_moved_elsewhere_stops_its_run_within_seconds(
+    tl: Taskline,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    move: str,
+    status: Status,
+    message: str,
+) -> None:
+    monkeypatch.setattr(cancel, "CANCEL_POLL_SECONDS", 0.1)
+    tl.home = tmp_path / "home"
+    slow = [
+        call("read_file", path=f"f{n}.txt").model_copy(update={"delay_seconds": 0.2})
+        for n in range(50)
+    ]
+    tl.model_factory = lambda _ref: ScriptedModel(slow)
+    task = tl.create_task("t")
+    tl.assign(task.id, "coder")
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(tl.run_task, task.id)
+        while not tl.runs(task.id) or not tl.cost_records(task.id):
+            time.sleep(0.02)
+        moved_at = time.monotonic()
+        getattr(tl, move)(task.id)
+        ended = running.result(timeout=10)
+        stopped_after = time.monotonic() - moved_at
+    assert ended.status is status
+    [run] = tl.runs(task.id)
+    assert (run.status, run.failure_message) == ("cancelled", message)
+    assert stopped_after < 2
+    assert [t.to_status for t in tl.transitions(task.id)][-1] is status

@@ -1,8 +1,9 @@
-"""Stopping runs whose task was cancelled elsewhere (`taskline task cancel`, the API).
+"""Stopping runs whose task was moved elsewhere (`taskline task cancel`, block, the API).
 
 One poller per event loop asks the store once a second which of the tasks
-running on that loop were cancelled, and cancels their turns: with a thousand
-runs in flight that is one query a second, not a thousand.
+running on that loop are no longer IN_PROGRESS, and cancels their turns: with a
+thousand runs in flight that is one query a second, not a thousand, and no turn
+pays for a status read of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskline.errors import TasklineError
+from taskline.lifecycle import Status
 from taskline.protocols import Store
 
 CANCEL_POLL_SECONDS = 1.0
@@ -23,23 +25,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class Watched:
-    """One run being watched; `fired` once its turns were cancelled for its task's sake."""
+    """One run being watched; `moved_to` is set once its turns were cancelled for it."""
 
     store: Store
     task_id: str
     turns: asyncio.Future[Any]
-    fired: bool = False
+    moved_to: Status | None = None
 
 
 class CancelWatcher:
-    """The runs of one event loop whose task may be cancelled under them."""
+    """The runs of one event loop whose task may be moved under them."""
 
     def __init__(self) -> None:
         self._watched: set[Watched] = set()
         self._poller: asyncio.Task[None] | None = None
 
     def watch(self, store: Store, task_id: str, turns: asyncio.Future[Any]) -> Watched:
-        """Cancel `turns` within about a second of the task being cancelled in `store`."""
+        """Cancel `turns` within about a second of the task leaving IN_PROGRESS in `store`."""
         watched = Watched(store, task_id, turns)
         self._watched.add(watched)
         if self._poller is None or self._poller.done():
@@ -58,13 +60,14 @@ class CancelWatcher:
                 by_store[watched.store].append(watched)
             for store, runs in by_store.items():
                 try:
-                    cancelled = store.cancelled_among({w.task_id for w in runs})
+                    moved = store.moved_from_in_progress({w.task_id for w in runs})
                 except TasklineError as exc:  # the database is away for now: ask again later
-                    log.warning("cannot check for cancelled tasks: %s", exc)
+                    log.warning("cannot check whether running tasks were moved: %s", exc)
                     continue
                 for watched in runs:
-                    if watched.task_id in cancelled and not watched.turns.done():
-                        watched.fired = True
+                    status = moved.get(watched.task_id)
+                    if status is not None and not watched.turns.done():
+                        watched.moved_to = status
                         watched.turns.cancel()
                         self._watched.discard(watched)
 

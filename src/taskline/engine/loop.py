@@ -157,9 +157,11 @@ class AgentLoop:
         except ProviderError as exc:
             return Outcome(failure_category="provider_error", failure_message=str(exc))
         except asyncio.CancelledError:
-            if not watched.fired:
+            if watched.moved_to is None:
                 raise  # cancelled from outside: the process is stopping
-            return Outcome(failure_message="the task was cancelled while it ran")
+            if watched.moved_to is Status.CANCELLED:
+                return Outcome(failure_message="the task was cancelled while it ran")
+            return Outcome(failure_message=f"the task was moved to {watched.moved_to} while it ran")
         finally:
             cancel_watcher().forget(watched)
             turns.cancel()
@@ -215,9 +217,7 @@ class AgentLoop:
         return await billed_call(self.store, self.model, self.site, turn, messages, definitions)
 
     def _limit_reached(self, turn: int) -> Outcome | None:
-        status = self.store.task_status(self.task.id)
-        if status is not Status.IN_PROGRESS:  # cancelled (or moved) by someone else
-            return Outcome(failure_message=f"the task was moved to {status} while it ran")
+        # A task moved out of IN_PROGRESS (cancelled, blocked) is the cancel watcher's.
         if turn > self.limits.max_turns:
             return Outcome(
                 failure_category="max_turns",

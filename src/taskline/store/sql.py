@@ -134,21 +134,13 @@ class SqlStore(RunQueries, WorkerQueries):
         with self._read() as conn:
             return self._get_task(conn, task_id)
 
-    def task_status(self, task_id: str) -> Status:
-        """Only the task's status: what a running loop checks every turn."""
-        with self._read() as conn:
-            value = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar()
-        if value is None:
-            raise NotFoundError("task", task_id)
-        return Status(value)
-
-    def cancelled_among(self, task_ids: Iterable[str]) -> set[str]:
-        """Which of these tasks are CANCELLED."""
-        query = select(tasks.c.id).where(
-            tasks.c.id.in_(list(task_ids)), tasks.c.status == Status.CANCELLED.value
+    def moved_from_in_progress(self, task_ids: Iterable[str]) -> dict[str, Status]:
+        """Those of these tasks that are no longer IN_PROGRESS, with their status."""
+        query = select(tasks.c.id, tasks.c.status).where(
+            tasks.c.id.in_(list(task_ids)), tasks.c.status != Status.IN_PROGRESS.value
         )
         with self._read() as conn:
-            return set(conn.execute(query).scalars())
+            return {task_id: Status(status) for task_id, status in conn.execute(query)}
 
     def list_tasks(self, status: Status | None = None) -> list[Task]:
         """Tasks in creation order, optionally only those in `status`."""
