@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -176,3 +178,10 @@ def test_a_task_moved_elsewhere_stops_its_run_within_seconds(
     assert (run.status, run.failure_message) == ("cancelled", message)
     assert stopped_after < 2
     assert [t.to_status for t in tl.transitions(task.id)][-1] is status
+
+
+def test_the_library_loads_no_provider_sdk_until_a_model_needs_one() -> None:
+    # Each SDK costs tens of MiB in every process, workers and the CLI included.
+    code = "import sys, taskline.service; print(sorted({'anthropic', 'openai'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import anthropic
 import httpx2
@@ -55,6 +55,9 @@ STOP_REASONS: dict[str, FinishReason] = {
 
 class AnthropicModel:
     """A Claude model behind the Messages API (`/v1/messages`)."""
+
+    shareable: ClassVar[bool] = True
+    """Runs may share one instance (see `taskline.llm.pool`)."""
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx2
 import openai
@@ -55,6 +55,9 @@ FINISH_REASONS: dict[str, FinishReason] = {
 
 class OpenAICompatModel:
     """A model behind an OpenAI-compatible `/chat/completions` endpoint."""
+
+    shareable: ClassVar[bool] = True
+    """Runs may share one instance (see `taskline.llm.pool`)."""
 
     def __init__(
         self,

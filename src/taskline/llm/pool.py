@@ -12,17 +12,17 @@ import asyncio
 import weakref
 from collections.abc import Callable
 
-from taskline.llm.anthropic import AnthropicModel
-from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.protocols import Model
 
 ModelFactory = Callable[[str], Model]
 
 
 def _shareable(model: Model) -> bool:
-    # The HTTP adapters hold nothing of a run, only a connection pool; others (a
-    # scripted model's script, say) must start afresh every run.
-    return isinstance(model, OpenAICompatModel | AnthropicModel)
+    # The HTTP adapters say so (`shareable = True`): they hold nothing of a run, only a
+    # connection pool. Others (a scripted model's script, say) must start afresh every
+    # run. An attribute, not isinstance: importing the SDKs here would double the
+    # memory of every taskline process that never talks to them.
+    return bool(getattr(model, "shareable", False))
 
 
 class ModelPool:
