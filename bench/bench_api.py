@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from taskline.models import utcnow
 from taskline.records import CostRecord, Run, TaskMetrics
 from taskline.store import SqlStore
 from taskline.store.tables import agents, cost_records, runs, task_metrics, tasks, transitions
+from taskline.testing.ports import free_port
 from taskline.testing.postgres import throwaway_postgres
 
 TOKEN = "bench-token"
@@ -149,17 +149,10 @@ def serve(url: str, port: int, home: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(url: str, home: Path) -> Iterator[str]:
     """The API in a second process; yields its base URL and stops it at the end."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, __file__, "serve", url, str(port), str(home)])
     base = f"http://127.0.0.1:{port}"
     try:

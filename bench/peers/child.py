@@ -97,13 +97,15 @@ class TasklineBench:
         from taskline import durable
         from taskline.engine.events import ignore
 
-        durable.launch(self.tl)
-        done = await asyncio.gather(
-            *(
+        if self.tl.durable:
+            durable.launch(self.tl)
+            runs = [
                 durable.run_in_foreground(self.tl, t, timeout_seconds=None, on_event=ignore)
                 for t in task_ids
-            )
-        )
+            ]
+        else:
+            runs = [self.tl.executor().run_task(t) for t in task_ids]
+        done = await asyncio.gather(*runs)
         failed = [t for t in done if t.status.value != "COMPLETED"]
         assert not failed, (len(failed), failed[0].status, failed[0].failure_message)
 

@@ -44,17 +44,7 @@ OVERHEAD = [
     "smolagents",
     "langgraph",
 ]
-CONCURRENT = [
-    "bare-openai-async",
-    "taskline",
-    "taskline-postgres",
-    "taskline@before",
-    "taskline-postgres@before",
-    "pydantic-ai",
-    "openai-agents",
-    "smolagents",
-    "langgraph",
-]
+CONCURRENT = [n for n in OVERHEAD if n != "bare-openai"]  # the sync loop runs one at a time
 BEFORE_SRC = Path(os.environ.get("TASKLINE_BEFORE_SRC", "/tmp/taskline-before/src"))
 
 

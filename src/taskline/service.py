@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskline.config import (
     Config,
@@ -40,6 +40,9 @@ from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
+
+if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
+    from taskline.durable import Enqueuer
 
 T = TypeVar("T")
 
@@ -76,7 +79,7 @@ class Taskline:
         self.model_factory = model_factory
         # One client per model reference and event loop, shared by the runs on that loop.
         self.models = ModelPool()
-        self._enqueuer: Any = None  # a durable.Enqueuer once a run was queued
+        self._enqueuer: Enqueuer | None = None  # once a run was queued
         # Durable runs are DBOS workflows that survive a crash of this process.
         self.durable = durable
 
@@ -293,8 +296,7 @@ class Taskline:
         self.executor().check_runnable(task_id)
         if self._enqueuer is None:
             self._enqueuer = durable.Enqueuer(self)
-        workflow_id: str = self._enqueuer.enqueue(task_id, timeout_seconds=timeout_seconds)
-        return workflow_id
+        return self._enqueuer.enqueue(task_id, timeout_seconds=timeout_seconds)
 
     def review(
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore

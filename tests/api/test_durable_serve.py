@@ -25,8 +25,8 @@ import pytest
 
 from taskline import Status
 from taskline.store import SqlStore
+from taskline.testing.ports import free_port
 from tests.api.helpers import AUTH, TOKEN
-from tests.api.server import free_port
 from tests.conftest import BACKENDS, new_database_url
 from tests.test_durable import COST, TURNS, answer, wait_for
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.server import free_port
+from taskline.testing.ports import free_port
 
 START = "from taskline.cli import main; main()"
 
@@ -59,3 +60,20 @@ def _retry(request: Callable[[], httpx.Response]) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_a_port_in_use_is_one_error_line_and_nothing_else(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
+    env["TASKLINE_HOME"] = str(tmp_path / "home")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-c", START, "serve", "--port", str(port)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n",
+    )
+    assert not (tmp_path / "home" / "api-token").exists()

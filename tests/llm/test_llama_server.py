@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from taskline.llm import RetryPolicy, ToolCall, ToolDefinition, UserMessage
 from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.llm.pricing import PriceBook
+from taskline.testing.ports import free_port
 
 from .conftest import require_local_model
 
@@ -26,13 +26,6 @@ WEATHER = ToolDefinition(
     description="Current weather for a city.",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -56,7 +49,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("llama-cpp-python's server extra is not installed (llama-cpp-python[server])")
     from taskline.llm.local import smollm2_path
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path())]
     command += ["--host", "127.0.0.1", "--port", str(port)]

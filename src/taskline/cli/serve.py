@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import socket
 from typing import Annotated
 
 import typer
 
 from taskline.cli.common import _taskline, app
+from taskline.errors import InvalidValueError
 
 DEFAULT_PORT = 8321
 SHUTDOWN_GRACE_SECONDS = 3
@@ -20,6 +23,16 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` and listening; one clear error when it cannot be."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:  # a name lookup error's errno is negative, its strerror plain
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror
+        raise InvalidValueError(f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 @app.command("serve")
@@ -40,7 +53,8 @@ def serve(
 
     from taskline.api import api_token, create_app
 
-    with _taskline() as tl:
+    # Bound first: a busy port or an unknown host is one line, before anything is printed.
+    with _taskline() as tl, _listen(host, port) as listening:
         token, written_to = api_token(tl.home)
         if written_to is not None:
             typer.echo(f"API token (kept in {written_to}): {token}")
@@ -51,15 +65,17 @@ def serve(
             )
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"taskline API and dashboard on http://{shown}:{port}/ (Ctrl-C to stop)")
+        config = uvicorn.Config(
+            create_app(tl, token=token),
+            log_level="warning",
+            # Open event streams would otherwise hold the shutdown for up to their max_seconds.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+        server = uvicorn.Server(config)
         try:
-            uvicorn.run(
-                create_app(tl, token=token),
-                host=host,
-                port=port,
-                log_level="warning",
-                # Open event streams would otherwise hold the shutdown for up to their max_seconds.
-                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-            )
+            server.run(sockets=[listening])
+        except KeyboardInterrupt:  # Ctrl-C is how a server is meant to stop (as uvicorn.run)
+            pass
         finally:
             if tl.durable:
                 from taskline import durable
@@ -67,3 +83,5 @@ def serve(
                 # Only now: the server's event loop has ended and cancelled every run's
                 # workflow unfinished; each resumes from its last recorded step next time.
                 durable.shutdown()
+        if not server.started:  # the app failed to start; uvicorn has said why
+            raise typer.Exit(1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from taskline.testing.ports import free_port
 
 
 class PostgresUnavailable(RuntimeError):
@@ -69,13 +70,6 @@ class PostgresServer:
         return self.url(name)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _as_server_user(command: Sequence[str]) -> list[str]:
     if os.geteuid() != 0:
         return list(command)
@@ -112,7 +106,7 @@ def throwaway_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres")
-    port = _free_port()
+    port = free_port()
     try:
         _run(
             _as_server_user(
