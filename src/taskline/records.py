@@ -63,8 +63,8 @@ class Run(Record):
     feedback: str = ""
     """Review feedback this run was asked to address (rework only)."""
     status: RunStatus = "running"
-    """`running`, then `submitted` (work handed in), `failed`, or `cancelled` (the task
-    was cancelled or blocked while it ran)."""
+    """`running`, then `submitted` (work handed in), `failed`, or `cancelled` (someone
+    cancelled, blocked or failed the task while it ran)."""
     summary: str | None = None
     """The agent's completion summary, from `submit_work`."""
     failure_category: FailureCategory | None = None

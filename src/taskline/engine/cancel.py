@@ -1,9 +1,9 @@
 """Stopping runs whose task was moved elsewhere (`taskline task cancel`, block, the API).
 
-One poller per event loop asks the store once a second which of the tasks
-running on that loop are no longer IN_PROGRESS, and cancels their turns: with a
-thousand runs in flight that is one query a second, not a thousand, and no turn
-pays for a status read of its own.
+One poller per event loop asks the store once a second for the status of the
+tasks running on that loop, and cancels the turns of those someone cancelled,
+blocked or failed meanwhile: with a thousand runs in flight that is one query a
+second, not a thousand, and no turn pays for a status read of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from taskline.lifecycle import Status
 from taskline.protocols import Store
 
 CANCEL_POLL_SECONDS = 1.0
+# Moves out of IN_PROGRESS that only someone else makes. Not IN_REVIEW (or anything
+# after it): a run resumed after a crash replays its turns while the task may already
+# be IN_REVIEW by its own earlier `submitted` step, and stopping that replay would make
+# it take other steps than the first execution took.
+STOPPED_BY_OTHERS = frozenset({Status.CANCELLED, Status.BLOCKED, Status.FAILED})
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +46,8 @@ class CancelWatcher:
         self._poller: asyncio.Task[None] | None = None
 
     def watch(self, store: Store, task_id: str, turns: asyncio.Future[Any]) -> Watched:
-        """Cancel `turns` within about a second of the task leaving IN_PROGRESS in `store`."""
+        """Cancel `turns` within about a second of someone cancelling, blocking or failing
+        the task in `store`."""
         watched = Watched(store, task_id, turns)
         self._watched.add(watched)
         if self._poller is None or self._poller.done():
@@ -60,13 +66,13 @@ class CancelWatcher:
                 by_store[watched.store].append(watched)
             for store, runs in by_store.items():
                 try:
-                    moved = store.moved_from_in_progress({w.task_id for w in runs})
+                    statuses = store.statuses_of({w.task_id for w in runs})
                 except TasklineError as exc:  # the database is away for now: ask again later
                     log.warning("cannot check whether running tasks were moved: %s", exc)
                     continue
                 for watched in runs:
-                    status = moved.get(watched.task_id)
-                    if status is not None and not watched.turns.done():
+                    status = statuses.get(watched.task_id)
+                    if status in STOPPED_BY_OTHERS and not watched.turns.done():
                         watched.moved_to = status
                         watched.turns.cancel()
                         self._watched.discard(watched)

@@ -251,7 +251,7 @@ class Executor:
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
-        if current.status is not Status.IN_PROGRESS:  # cancelled or blocked while it ran
+        if current.status is not Status.IN_PROGRESS:  # someone cancelled, blocked or failed it
             self.store.end_run(
                 run.id, "cancelled", ended_at=utcnow(), failure_message=outcome.failure_message
             )
