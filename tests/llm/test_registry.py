@@ -16,8 +16,7 @@ from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.llm.retry import RetryPolicy
 from taskline.llm.scripted import ScriptedModel
 from taskline.testing.provider_server import ProviderServer, Reply
-
-from .conftest import require_local_model
+from tests.local_model import require_local_model
 
 ROUTER = EndpointConfig(
     kind="openai",

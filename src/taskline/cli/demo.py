@@ -10,6 +10,7 @@ import typer
 
 from taskline import render
 from taskline.cli.common import app
+from taskline.cli.model import ensure_local_model
 from taskline.cli.work import execute
 from taskline.config import Config, durable_enabled
 from taskline.lifecycle import Status
@@ -30,6 +31,7 @@ def demo() -> None:
     the transition timeline, the summary, the artifacts and the metrics.
     """
     logging.getLogger("taskline").setLevel(logging.WARNING)
+    ensure_local_model()  # once per machine; says so when it fetches
     with tempfile.TemporaryDirectory(prefix="taskline-demo-") as tmp:
         home = Path(tmp) / "home"
         workspace = Path(tmp) / "workspace"

