@@ -22,7 +22,7 @@ logged = 2>&1 | tee -a $(DEMO_LOG)
 
 demo: $(VENV)/.installed-demo
 	$(call say,running a real task on the embedded local model (taskline demo))
-	$(BIN)/taskline demo $(logged)
+	@$(BIN)/taskline demo $(logged)
 
 test: lint typecheck unit
 
@@ -41,8 +41,8 @@ bench: $(VENV)/.installed-dev
 
 $(BIN)/python:
 	$(call say,creating the virtual environment $(VENV))
-	$(PYTHON) -m venv $(VENV) $(logged)
-	$(PIP) install --upgrade pip $(logged)
+	@$(PYTHON) -m venv $(VENV) $(logged)
+	@$(PIP) install --upgrade pip $(logged)
 
 # Reinstall only when the dependencies change. The model file is fetched once per machine
 # (checked against its pinned sha256) and kept in the user's cache, not in .venv.
@@ -51,12 +51,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/taskline model fetch
 	touch $@
 
+# Two installs, so that neither is silent for long while pip unpacks what it fetched.
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(call say,installing taskline and the llama.cpp runtime (prebuilt; about 20 s))
-	$(PIP) install -e '.[local]' $(logged)
+	$(call say,installing taskline and its dependencies (prebuilt wheels; about 15 s))
+	@$(PIP) install -e . $(logged)
+	$(call say,installing the llama.cpp runtime (a prebuilt wheel of 34 MB))
+	@$(PIP) install -e '.[local]' $(logged)
 	$(call say,fetching the local model file (once per machine))
-	$(BIN)/taskline model fetch $(logged)
-	touch $@
+	@$(BIN)/taskline model fetch $(logged)
+	@touch $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
