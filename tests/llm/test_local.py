@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from taskline.errors import ResponseParseError
+from taskline.errors import ProviderError, ResponseParseError
 from taskline.llm import (
     AssistantMessage,
     Message,
@@ -226,3 +227,18 @@ async def test_small_model_notice_is_logged_once_per_runtime(
     assert caplog.messages == [NOTICE]
     assert "small offline model" in NOTICE
     assert "[endpoints.NAME]" in NOTICE
+
+
+async def test_a_prompt_past_the_context_window_is_one_provider_error(
+    local_runtime: LocalRuntime,
+) -> None:
+    model = LocalModel(runtime=local_runtime, max_output_tokens=4)
+
+    with pytest.raises(ProviderError) as caught:
+        await model.complete([UserMessage(content="word " * 5000)])
+
+    assert re.fullmatch(
+        r"local:smollm2 failed after 1 attempt: request \(\d+ tokens\) exceeds the available"
+        r" context size \(4096 tokens\), try increasing it",
+        str(caught.value),
+    ), str(caught.value)

@@ -166,7 +166,10 @@ class LocalModel:
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": schema},
             }
-        result: dict[str, Any] = runtime.server.handle_chat_completions(request)
+        try:
+            result: dict[str, Any] = runtime.server.handle_chat_completions(request)
+        except (ValueError, RuntimeError) as exc:  # a request the runtime refuses outright
+            raise ProviderError(provider=self.provider, model=self.model, detail=str(exc)) from exc
         if "error" in result:  # e.g. the prompt does not fit the context window
             raise ProviderError(
                 provider=self.provider, model=self.model, detail=str(result["error"]["message"])
@@ -212,7 +215,7 @@ class LocalModel:
 
     def _decode(self, text: str) -> tuple[str, tuple[ToolCall, ...]]:
         try:
-            # llama-cpp-python's schema grammar lets raw control characters (a newline)
+            # llama.cpp's schema grammar lets raw control characters (a newline)
             # into strings; strict=False accepts them, as the grammar meant to
             answer = json.loads(text, strict=False)
         except ValueError as exc:
