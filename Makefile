@@ -12,17 +12,25 @@ SHELL := /bin/bash
 # A step piped into `tee` fails when the step fails, not only when tee does.
 .SHELLFLAGS := -o pipefail -c
 
-# pip prints each package as it collects and installs it: a new user sees progress, never
-# a silent terminal. `say` prints a step's heading to the terminal and the log.
 PIP := $(BIN)/python -m pip --disable-pip-version-check --no-input
-say = @mkdir -p $(dir $(DEMO_LOG)) && printf '==> %s\n' "$(1)" | tee -a $(DEMO_LOG)
-logged = 2>&1 | tee -a $(DEMO_LOG)
+
+# $(call step,WHAT,COMMAND): a heading, then COMMAND with its output on the terminal and in
+# the log, and a line every 10 s while it runs, so that a new user never stares at a silent
+# terminal (pip says nothing while it unpacks, a turn of the model can take a while on a busy
+# machine). The ticker is a plain loop in the background, stopped when COMMAND ends.
+define step
+	@mkdir -p $(dir $(DEMO_LOG)) && printf '==> %s\n' "$(1)" | tee -a $(DEMO_LOG)
+	@started=$$(date +%s); \
+	while sleep 10; do \
+	  printf '    ... still %s (%ss)\n' "$(1)" $$(( $$(date +%s) - started )) | tee -a $(DEMO_LOG); \
+	done & ticker=$$!; \
+	$(2) 2>&1 | tee -a $(DEMO_LOG); status=$$?; kill $$ticker; exit $$status
+endef
 
 .PHONY: demo test lint typecheck unit bench clean
 
 demo: $(VENV)/.installed-demo
-	$(call say,running a real task on the embedded local model (taskline demo))
-	@$(BIN)/taskline demo $(logged)
+	$(call step,running a real task on the embedded local model,$(BIN)/taskline demo)
 
 test: lint typecheck unit
 
@@ -40,9 +48,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_moves.py
 
 $(BIN)/python:
-	$(call say,creating the virtual environment $(VENV))
-	@$(PYTHON) -m venv $(VENV) $(logged)
-	@$(PIP) install --upgrade pip $(logged)
+	$(call step,creating the virtual environment $(VENV),$(PYTHON) -m venv $(VENV))
+	$(call step,upgrading pip in $(VENV),$(PIP) install --upgrade pip)
 
 # Reinstall only when the dependencies change. The model file is fetched once per machine
 # (checked against its pinned sha256) and kept in the user's cache, not in .venv.
@@ -53,12 +60,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 # Two installs, so that neither is silent for long while pip unpacks what it fetched.
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(call say,installing taskline and its dependencies (prebuilt wheels; about 15 s))
-	@$(PIP) install -e . $(logged)
-	$(call say,installing the llama.cpp runtime (a prebuilt wheel of 34 MB))
-	@$(PIP) install -e '.[local]' $(logged)
-	$(call say,fetching the local model file (once per machine))
-	@$(BIN)/taskline model fetch $(logged)
+	$(call step,installing taskline and its dependencies,$(PIP) install -e .)
+	$(call step,installing the llama.cpp runtime,$(PIP) install -e '.[local]')
+	$(call step,fetching the local model file (once per machine),$(BIN)/taskline model fetch)
 	@touch $@
 
 clean:
