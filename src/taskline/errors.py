@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # taskline.llm imports this module; only annotations need Usage
     from taskline.llm.types import PriceSource, Usage
@@ -138,7 +138,8 @@ class ResponseParseError(ProviderError):
     """The provider answered and billed the call, but the answer could not be read.
 
     The usage and cost are kept so the call can still be recorded; `usage` is None
-    only when the body was too broken to say.
+    only when the body was too broken to say. `raw_usage` is the provider's usage
+    object as received, when there was one.
     """
 
     def __init__(
@@ -153,8 +154,10 @@ class ResponseParseError(ProviderError):
         body_excerpt: str,
         attempts: int = 1,
         attempt_errors: Sequence[str] = (),
+        raw_usage: dict[str, Any] | None = None,
     ) -> None:
         self.usage = usage
+        self.raw_usage = raw_usage
         self.cost_usd = cost_usd
         self.price_source = price_source
         self.body_excerpt = body_excerpt
