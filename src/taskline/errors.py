@@ -27,6 +27,19 @@ if TYPE_CHECKING:  # taskline.llm imports this module; only annotations need Usa
     from taskline.llm.types import PriceSource, Usage
 
 
+MAX_MESSAGE_CHARS = 300
+"""Longest a message taskline makes may be: one that quotes what a model or a
+provider sent is cut here, and the full text stays in the stored records."""
+
+
+def bounded(text: str, max_chars: int = MAX_MESSAGE_CHARS) -> str:
+    """`text`, cut to `max_chars` characters with a note of how much was left out."""
+    if len(text) <= max_chars:
+        return text
+    kept = text[: max(max_chars - 40, 0)]
+    return f"{kept}… [{len(text) - len(kept)} more characters]"
+
+
 class TasklineError(Exception):
     """Base class of every error taskline raises on purpose."""
 
@@ -126,12 +139,14 @@ class ProviderError(TasklineError):
     ) -> None:
         self.provider = provider
         self.model = model
-        self.detail = detail
+        self.detail = bounded(detail)
         self.status_code = status_code
         self.attempts = attempts
         self.attempt_errors = tuple(attempt_errors)
         plural = "" if attempts == 1 else "s"
-        super().__init__(f"{provider}:{model} failed after {attempts} attempt{plural}: {detail}")
+        super().__init__(
+            f"{provider}:{model} failed after {attempts} attempt{plural}: {self.detail}"
+        )
 
 
 class ResponseParseError(ProviderError):

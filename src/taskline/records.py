@@ -24,6 +24,7 @@ FailureCategory = Literal[
     "budget_exhausted",
     "provider_error",
     "stagnation",
+    "malformed_output",
     "review_rejected",
     "crashed",
 ]
@@ -33,6 +34,7 @@ FAILURE_CATEGORIES: tuple[FailureCategory, ...] = (
     "budget_exhausted",
     "provider_error",
     "stagnation",
+    "malformed_output",
     "review_rejected",
     "crashed",
 )

@@ -333,6 +333,8 @@ def _tool_call(call: object, index: int) -> ToolCall:
         arguments = json.loads(raw_arguments)
     except ValueError as exc:
         return _unreadable(call_id, name, raw_arguments, f"not JSON ({exc})")
+    except RecursionError:
+        return _unreadable(call_id, name, raw_arguments, "not JSON (nested too deeply)")
     if not isinstance(arguments, dict):
         return _unreadable(call_id, name, raw_arguments, "not a JSON object")
     return ToolCall(id=call_id, name=name, arguments=arguments)
