@@ -106,9 +106,16 @@ def agents_table(agents: Sequence[Agent]) -> None:
             agent.model,
             agent.role or "-",
             "all" if agent.tools is None else ", ".join(agent.tools) or "none",
-            "-" if agent.budget_usd is None else f"${agent.budget_usd}",
+            _budget(agent.budget_usd, agent.budget_tokens),
         )
     _console().print(table if agents else "no agents yet: add one with `taskline agent add`")
+
+
+def _budget(usd: Decimal | None, tokens: int | None) -> str:
+    parts = [] if usd is None else [f"${usd}"]
+    if tokens is not None:
+        parts.append(f"{tokens} tokens")
+    return ", ".join(parts) or "-"
 
 
 def tasks_table(tasks: Sequence[Task]) -> None:
@@ -137,7 +144,7 @@ def task_detail(
         "id": task.id,
         "assignee": task.assignee or "-",
         "type / priority": f"{task.type} / {task.priority}",
-        "budget": "-" if task.budget_usd is None else f"${task.budget_usd}",
+        "budget": _budget(task.budget_usd, task.budget_tokens),
         "limits": f"{task.max_turns} turns, {task.timeout_seconds:g} s",
         "deadline": _when(task.deadline),
         "depends on": ", ".join(task.dependencies) or "-",

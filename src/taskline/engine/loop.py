@@ -69,6 +69,9 @@ class Limits:
     """Most model calls in the run."""
     budget_usd: Decimal | None
     """Most the task's cost records may add up to, over all its runs; None for no limit."""
+    budget_tokens: int | None
+    """Most input plus output tokens the task's calls may add up to, over all its runs
+    and review calls; None for no limit."""
     timeout_seconds: float
     """Wall-clock limit of the run, from its start."""
     max_malformed_turns: int = DEFAULT_MAX_MALFORMED_TURNS
@@ -251,8 +254,32 @@ class AgentLoop:
                     f"used all {self.limits.max_turns} turns without submitting the work"
                 ),
             )
+        return self._budget_spent()
+
+    def _budget_spent(self) -> Outcome | None:
+        if self.limits.budget_tokens is not None:
+            used = self.store.task_tokens(self.task.id)
+            if used >= self.limits.budget_tokens:
+                return Outcome(
+                    failure_category="budget_exhausted",
+                    failure_message=(
+                        f"used {used} of the {self.limits.budget_tokens}-token budget"
+                        " before the work was submitted"
+                    ),
+                )
         if self.limits.budget_usd is not None:
-            spent, _unpriced = self.store.task_spend(self.task.id)
+            spent, unpriced = self.store.task_spend(self.task.id)
+            if unpriced:
+                # unknown is not free: a budget that cannot be counted is not held
+                plural = "s" if unpriced > 1 else ""
+                return Outcome(
+                    failure_category="budget_exhausted",
+                    failure_message=(
+                        f"{unpriced} call{plural} had no known price, so the"
+                        f" ${self.limits.budget_usd} budget cannot be held; give the"
+                        " endpoint prices in taskline.toml or use a token budget"
+                    ),
+                )
             if spent >= self.limits.budget_usd:
                 return Outcome(
                     failure_category="budget_exhausted",
