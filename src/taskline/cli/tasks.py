@@ -84,8 +84,8 @@ def task_create(
 
 CREATE_OPTIONS = (
     "title", "description", "criterion", "check", "expect", "task_type", "priority",
-    "budget_usd", "budget_tokens", "max_turns", "timeout", "deadline", "workspace", "depends_on", "reviewer",
-    "human_review", "max_rework",
+    "budget_usd", "budget_tokens", "max_turns", "timeout", "deadline", "workspace", "depends_on",
+    "reviewer", "human_review", "max_rework",
 )  # fmt: skip
 
 
