@@ -181,6 +181,7 @@ def test_unreadable_answer_is_billed_then_fails_the_task(
         1, 700, 50, cost, "genai-prices", "error", "openai:gpt-4o-mini failed after 1 attempt:"
         " unreadable response: no choices in the response",
     )  # fmt: skip
+    assert record.raw_usage == usage  # the provider's own figures, as received
     assert metrics_of(tl, task.id) == (0, 750, 700, 50, cost, 0, 0, 1)
 
 
@@ -325,7 +326,11 @@ def test_malformed_turns_in_a_row_end_the_run(openai_tl: Taskline, server: Provi
         Status.FAILED, "malformed_output", message,
     )  # fmt: skip
     assert runs_of(tl, task.id) == [(1, "first", "failed", None, "malformed_output", message)]
-    assert len(tl.cost_records(task.id)) == 4
+    records = tl.cost_records(task.id)
+    assert len(records) == 4
+    assert records[1].raw_usage == {
+        "prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100,
+    }  # fmt: skip
 
 
 def test_a_huge_provider_error_is_a_short_failure_message(
