@@ -42,6 +42,8 @@ class Defaults(_Section):
     """Wall-clock limit for one run."""
     budget_usd: UsdAmount | None = None
     """Spending limit per task; none means no limit."""
+    budget_tokens: int | None = Field(default=None, ge=1)
+    """Token limit per task (input plus output); none means no limit."""
 
 
 class AgentConfig(_Section):
@@ -59,6 +61,8 @@ class AgentConfig(_Section):
     """Tools the agent may call; absent means every built-in tool."""
     budget_usd: UsdAmount | None = None
     """Default spending limit per task."""
+    budget_tokens: int | None = Field(default=None, ge=1)
+    """Default token limit per task (input plus output)."""
 
 
 class Config(_Section):

@@ -21,10 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # taskline.llm imports this module; only annotations need Usage
     from taskline.llm.types import PriceSource, Usage
+
+
+MAX_MESSAGE_CHARS = 300
+"""Longest a message taskline makes may be: one that quotes what a model or a
+provider sent is cut here, and the full text stays in the stored records."""
+
+
+def bounded(text: str, max_chars: int = MAX_MESSAGE_CHARS) -> str:
+    """`text`, cut to `max_chars` characters with a note of how much was left out."""
+    if len(text) <= max_chars:
+        return text
+    kept = text[: max(max_chars - 40, 0)]
+    return f"{kept}… [{len(text) - len(kept)} more characters]"
 
 
 class TasklineError(Exception):
@@ -126,19 +139,22 @@ class ProviderError(TasklineError):
     ) -> None:
         self.provider = provider
         self.model = model
-        self.detail = detail
+        self.detail = bounded(detail)
         self.status_code = status_code
         self.attempts = attempts
         self.attempt_errors = tuple(attempt_errors)
         plural = "" if attempts == 1 else "s"
-        super().__init__(f"{provider}:{model} failed after {attempts} attempt{plural}: {detail}")
+        super().__init__(
+            f"{provider}:{model} failed after {attempts} attempt{plural}: {self.detail}"
+        )
 
 
 class ResponseParseError(ProviderError):
     """The provider answered and billed the call, but the answer could not be read.
 
     The usage and cost are kept so the call can still be recorded; `usage` is None
-    only when the body was too broken to say.
+    only when the body was too broken to say. `raw_usage` is the provider's usage
+    object as received, when there was one.
     """
 
     def __init__(
@@ -153,8 +169,10 @@ class ResponseParseError(ProviderError):
         body_excerpt: str,
         attempts: int = 1,
         attempt_errors: Sequence[str] = (),
+        raw_usage: dict[str, Any] | None = None,
     ) -> None:
         self.usage = usage
+        self.raw_usage = raw_usage
         self.cost_usd = cost_usd
         self.price_source = price_source
         self.body_excerpt = body_excerpt

@@ -102,6 +102,9 @@ class Agent(Record):
     """Tools the agent may call; None means every built-in tool."""
     budget_usd: UsdAmount | None = None
     """Default spending limit per task, used when the task sets none."""
+    budget_tokens: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    """Default token limit per task (input plus output of every call), used when the
+    task sets none; works for every model, priced or not."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     """When the agent was first stored."""
 
@@ -129,6 +132,9 @@ class Task(Record):
     """Ids of tasks that must be COMPLETED before this one may start."""
     budget_usd: UsdAmount | None = None
     """Spending limit for all LLM calls of the task; None means no limit."""
+    budget_tokens: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    """Token limit (input plus output) for all LLM calls of the task, review calls
+    included; None means no limit. Unlike `budget_usd` it needs no price."""
     max_turns: int | None = Field(default=None, ge=1)
     """Most LLM calls one run may make."""
     timeout_seconds: float | None = Field(default=None, gt=0)

@@ -11,9 +11,10 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.status import Status
+from rich.text import Text
 
 from taskline.engine.events import ProgressEvent
-from taskline.render import usd
+from taskline.render import shown, usd
 
 
 def describe(event: ProgressEvent) -> str:
@@ -53,7 +54,7 @@ class LiveProgress:
             self._status.stop()
 
     def __call__(self, event: ProgressEvent) -> None:
-        line = describe(event)
+        line = Text(shown(describe(event)))  # tool and reviewer names are not markup
         if self._status is not None:
             self._status.update(line)
         elif event.kind in ("turn_finished", "review"):

@@ -24,6 +24,7 @@ FailureCategory = Literal[
     "budget_exhausted",
     "provider_error",
     "stagnation",
+    "malformed_output",
     "review_rejected",
     "crashed",
 ]
@@ -33,6 +34,7 @@ FAILURE_CATEGORIES: tuple[FailureCategory, ...] = (
     "budget_exhausted",
     "provider_error",
     "stagnation",
+    "malformed_output",
     "review_rejected",
     "crashed",
 )
@@ -162,6 +164,9 @@ class CostRecord(Record):
     """Set when the call was billed but its answer was unusable."""
     response: dict[str, Any] | None = None
     """The answer as received, so a replayed step reuses it instead of paying again."""
+    raw_usage: dict[str, Any] | None = None
+    """The provider's usage object exactly as received, beside the normalized counts above;
+    None when the answer had none (or was not JSON)."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     """When the record was written."""
 

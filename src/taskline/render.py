@@ -1,14 +1,24 @@
-"""How the CLI shows records: Rich tables for people, plain dicts for `--json`."""
+"""How the CLI shows records: Rich tables for people, plain dicts for `--json`.
+
+Whatever a person or a model wrote (titles, descriptions, criteria, summaries,
+failure messages, tool arguments, review feedback, names) is text, never Rich
+markup: it goes into tables as `Text` (`_text`) and into our own markup escaped
+(`_markup`), with control characters made visible (`shown`). `--json` keeps
+every string exactly.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from taskline.costs import CostTotals
 from taskline.lifecycle import Status
@@ -25,6 +35,39 @@ STATUS_STYLE = {
     Status.CANCELLED: "dim",
     Status.FAILED: "red",
 }
+
+
+# C0 and C1 controls but newline and tab (ANSI escapes, NUL, carriage return, DEL),
+# and the marks that reorder text on screen (bidi overrides and isolates).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """`text` safe for a terminal: control characters written as escapes (`\\x1b`,
+    `\\x00`, `\\u202e`) instead of acting on the screen; all else as it is."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _text(text: str) -> Text:
+    """Someone's text as a table cell: shown as it is, no markup read."""
+    return Text(shown(text))
+
+
+def _markup(text: str) -> str:
+    """Someone's text inside our own markup, in the middle of a line: escaped, so its
+    brackets stay brackets. At the end of a line use `_line` (an escaped trailing
+    backslash would show doubled)."""
+    return escape(shown(text))
+
+
+def _line(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain parts (someone's text, shown as it is) and (text, style) parts."""
+    return Text.assemble(*((p[0], p[1]) if isinstance(p, tuple) else shown(p) for p in parts))
 
 
 def _console() -> Console:
@@ -93,7 +136,7 @@ def task_json(
 
 def moved(task: Task) -> None:
     """One line after a move: the task, its new status and its assignee."""
-    assignee = f" ({task.assignee})" if task.assignee else ""
+    assignee = f" ({_markup(task.assignee)})" if task.assignee else ""
     _console().print(f"{task.id} {_status(task.status)}{assignee}")
 
 
@@ -102,13 +145,20 @@ def agents_table(agents: Sequence[Agent]) -> None:
     table = Table("name", "model", "role", "tools", "budget/task")
     for agent in agents:
         table.add_row(
-            agent.name,
-            agent.model,
-            agent.role or "-",
-            "all" if agent.tools is None else ", ".join(agent.tools) or "none",
-            "-" if agent.budget_usd is None else f"${agent.budget_usd}",
+            _text(agent.name),
+            _text(agent.model),
+            _text(agent.role or "-"),
+            _text("all" if agent.tools is None else ", ".join(agent.tools) or "none"),
+            _budget(agent.budget_usd, agent.budget_tokens),
         )
     _console().print(table if agents else "no agents yet: add one with `taskline agent add`")
+
+
+def _budget(usd: Decimal | None, tokens: int | None) -> str:
+    parts = [] if usd is None else [f"${usd}"]
+    if tokens is not None:
+        parts.append(f"{tokens} tokens")
+    return ", ".join(parts) or "-"
 
 
 def tasks_table(tasks: Sequence[Task]) -> None:
@@ -119,7 +169,11 @@ def tasks_table(tasks: Sequence[Task]) -> None:
     table.columns.insert(0, table.columns.pop())
     for task in tasks:
         table.add_row(
-            task.id, _status(task.status), task.priority, task.assignee or "-", task.title
+            task.id,
+            _status(task.status),
+            task.priority,
+            _text(task.assignee or "-"),
+            _text(task.title),
         )
     _console().print(table if tasks else "no tasks")
 
@@ -132,21 +186,24 @@ def task_detail(
 ) -> None:
     """A task's fields, its transition log, then what its runs left."""
     console = _console()
-    console.print(f"[bold]{task.title}[/]  {_status(task.status)}")
+    console.print(
+        _line((shown(task.title), "bold"), "  ", (task.status.value, STATUS_STYLE[task.status]))
+    )
     fields = {
         "id": task.id,
         "assignee": task.assignee or "-",
         "type / priority": f"{task.type} / {task.priority}",
-        "budget": "-" if task.budget_usd is None else f"${task.budget_usd}",
+        "budget": _budget(task.budget_usd, task.budget_tokens),
         "limits": f"{task.max_turns} turns, {task.timeout_seconds:g} s",
         "deadline": _when(task.deadline),
         "depends on": ", ".join(task.dependencies) or "-",
         "workspace": task.workspace or "(default)",
     }
     for name, value in fields.items():
-        console.print(f"  [dim]{name:>16}[/]  {value}")
+        console.print(_line((f"  {name:>16}", "dim"), "  ", value))
     if task.description:
-        console.print(f"\n{task.description}")
+        console.print()
+        console.print(_text(task.description))
     for heading, items in (
         ("Acceptance criteria", task.acceptance_criteria),
         ("Checks", task.checks),
@@ -155,32 +212,36 @@ def task_detail(
         if items:
             console.print(f"\n[bold]{heading}[/]")
             for item in items:
-                console.print(f"  - {item}")
+                console.print(_line("  - ", item))
     console.print()
     console.print(transitions_table(trail))
     for event in events:
-        console.print(f"  {_when(event.at)}  {event.kind} by {event.actor}: {event.detail}")
+        console.print(_line(f"  {_when(event.at)}  {event.kind} by {event.actor}: {event.detail}"))
     if detail is not None:
         _run_detail(console, task, detail)
 
 
 def _run_detail(console: Console, task: Task, detail: TaskDetail) -> None:
     if task.summary:
-        console.print(f"\n[bold]Summary[/] {task.summary}")
+        console.print()
+        console.print(_line(("Summary", "bold"), " ", task.summary))
     if task.failure_category or task.failure_message:
-        console.print(f"\n[red]Failure[/] {task.failure_category}: {task.failure_message}")
+        failure = f"{task.failure_category}: {task.failure_message}"
+        console.print()
+        console.print(_line(("Failure", "red"), " ", failure))
     for run in detail.runs:
         console.print(
-            f"\n[bold]Run {run.number}[/] ({run.trigger}, {run.agent} on {run.model}): {run.status}"
+            f"\n[bold]Run {run.number}[/] ({run.trigger}, {_markup(run.agent)}"
+            f" on {_markup(run.model)}): {run.status}"
         )
         for call in detail.tool_calls.get(run.id, []):
-            mark = "[red]x[/]" if call.is_error else "[green]✓[/]"
+            mark = ("x", "red") if call.is_error else ("✓", "green")
             args = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in call.arguments.items())
-            console.print(f"  turn {call.turn}  {mark} {call.name}({args})")
+            console.print(_line(f"  turn {call.turn}  ", mark, f" {call.name}({args})"))
     for review in detail.reviews:
-        verdict = "[green]approved[/]" if review.approved else "[red]rejected[/]"
-        first = review.feedback.splitlines()[0] if review.feedback else ""
-        console.print(f"review by {review.reviewer}: {verdict} {first}")
+        verdict = ("approved", "green") if review.approved else ("rejected", "red")
+        first = review.feedback.split("\n")[0]
+        console.print(_line(f"review by {review.reviewer}: ", verdict, " ", first))
     if detail.artifacts:
         console.print()
         artifacts_table(detail.artifacts)
@@ -196,7 +257,12 @@ def transitions_table(trail: Sequence[Transition]) -> Table:
     table.add_column("reason")
     for t in trail:
         table.add_row(
-            str(t.seq), _when(t.at), _status(t.from_status), _status(t.to_status), t.actor, t.reason
+            str(t.seq),
+            _when(t.at),
+            _status(t.from_status),
+            _status(t.to_status),
+            _text(t.actor),
+            _text(t.reason),
         )
     return table
 
@@ -220,13 +286,13 @@ def costs_table(records: Sequence[CostRecord], totals: CostTotals) -> None:
             _when(r.created_at),
             r.task_id,
             f"{r.turn}" if r.purpose == "agent" else f"review {r.turn}",
-            r.agent,
-            f"{r.provider}:{r.model}",
+            _text(r.agent),
+            _text(f"{r.provider}:{r.model}"),
             f"{r.input_tokens:,}",
             f"{r.output_tokens:,}",
             f"{r.cache_read_tokens:,}",
             usd(r.cost_usd),
-            r.price_source,
+            _text(r.price_source),
         )
     console.print(table)
     line = (
@@ -247,7 +313,7 @@ def run_result(task: Task, metrics: TaskMetrics | None, *, err: bool = False) ->
             f"waiting for review: taskline review approve|reject {task.id} [--feedback TEXT]"
         )
     if task.summary:
-        console.print(f"[bold]summary[/] {task.summary}")
+        console.print(_line(("summary", "bold"), " ", task.summary))
     if metrics is not None:
         console.print(metrics_line(metrics))
 
@@ -276,7 +342,7 @@ def artifacts_table(artifacts: Sequence[Artifact]) -> None:
         return
     table = Table("run", "change", "path", "size", "sha256")
     for a in artifacts:
-        table.add_row(a.run_id[-6:], a.change, a.path, f"{a.size:,}", a.sha256[:12])
+        table.add_row(a.run_id[-6:], a.change, _text(a.path), f"{a.size:,}", a.sha256[:12])
     _console().print(table)
 
 
@@ -294,7 +360,7 @@ def metrics_report(report: dict[str, Any]) -> None:
             for measure in ("turns_per_task", "tokens_per_task", "cost_per_task"):
                 d = group[measure]
                 table.add_row(
-                    name, str(group["tasks"]), measure,
+                    _text(name), str(group["tasks"]), measure,
                     *(_number(d[k]) for k in ("mean", "p50", "p90", "max")),
                 )  # fmt: skip
         console.print(table)

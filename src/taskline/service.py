@@ -143,6 +143,7 @@ class Taskline:
         skills: Iterable[str] = (),
         tools: Iterable[str] | None = None,
         budget_usd: Decimal | str | None = None,
+        budget_tokens: int | None = None,
     ) -> Agent:
         """Store a new agent; `AlreadyExistsError` if the name is taken.
 
@@ -158,6 +159,7 @@ class Taskline:
             skills=tuple(skills),
             tools=None if tools is None else tuple(tools),
             budget_usd=budget_usd,
+            budget_tokens=budget_tokens,
         )
         builtin_tools(agent.tools)  # an unknown tool name is refused now, not at run time
         return self.store.add_agent(agent)
@@ -198,6 +200,7 @@ class Taskline:
         expected_artifacts: Iterable[str] = (),
         depends_on: Iterable[str] = (),
         budget_usd: Decimal | str | None = None,
+        budget_tokens: int | None = None,
         max_turns: int | None = None,
         timeout_seconds: float | None = None,
         deadline: datetime | str | None = None,
@@ -219,6 +222,7 @@ class Taskline:
             "expected_artifacts": tuple(expected_artifacts),
             "dependencies": tuple(depends_on),
             "budget_usd": defaults.budget_usd if budget_usd is None else budget_usd,
+            "budget_tokens": defaults.budget_tokens if budget_tokens is None else budget_tokens,
             "max_turns": defaults.max_turns if max_turns is None else max_turns,
             "timeout_seconds": (
                 defaults.timeout_seconds if timeout_seconds is None else timeout_seconds

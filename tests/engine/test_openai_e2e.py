@@ -181,6 +181,7 @@ def test_unreadable_answer_is_billed_then_fails_the_task(
         1, 700, 50, cost, "genai-prices", "error", "openai:gpt-4o-mini failed after 1 attempt:"
         " unreadable response: no choices in the response",
     )  # fmt: skip
+    assert record.raw_usage == usage  # the provider's own figures, as received
     assert metrics_of(tl, task.id) == (0, 750, 700, 50, cost, 0, 0, 1)
 
 
@@ -239,3 +240,114 @@ def test_metrics_count_the_retries(openai_tl: Taskline, server: ProviderServer) 
     tl.run_task(task.id)
 
     assert getattr(tl.metrics(task.id), "retries", None) == 1
+
+
+def raw_call(call_id: str, name: str, raw_arguments: str) -> Reply:
+    """An answer whose one tool call carries `raw_arguments` exactly as written."""
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": raw_arguments},
+    }
+    return Reply.raw(
+        {
+            "choices": [
+                {"index": 0, "finish_reason": "tool_calls", "message": {"tool_calls": [call]}}
+            ],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+        }
+    )
+
+
+def test_malformed_calls_go_back_to_the_model_and_the_run_goes_on(
+    openai_tl: Taskline, server: ProviderServer
+) -> None:
+    tl = openai_tl
+    huge = '{"path": "a.txt", "content": "' + "x" * 3_000_000  # cut off: not JSON
+    server.enqueue(
+        raw_call("c1", "write_file", huge),
+        tool("c2", "no_such_tool"),
+        tool("c3", "list_dir", path="."),  # a good turn between: the count starts again
+        tool("c4", "write_file", path=7),
+        tool("c5", "submit_work", summary="Fixed my calls."),
+    )
+    task = tl.create_task("Write a file")
+    tl.assign(task.id, "coder")
+
+    done = tl.run_task(task.id)
+
+    assert (done.status, done.summary) == (Status.COMPLETED, "Fixed my calls.")
+    [run] = tl.runs(task.id)
+    results = [(c.turn, c.name, c.is_error, c.output) for c in tl.store.tool_calls(run.id)]
+    del results[2]
+    assert results[:3] == [
+        (
+            1, "write_file", True,
+            "the arguments of write_file could not be read: not JSON (Unterminated string"
+            " starting at: line 1 column 30 (char 29)); send them again as one JSON object",
+        ),
+        (
+            2, "no_such_tool", True,
+            "unknown tool 'no_such_tool'; available: edit_file, list_dir, read_file,"
+            " run_command, submit_work, write_file",
+        ),
+        (
+            4, "write_file", True,
+            "invalid arguments for write_file: path: Input should be a valid string;"
+            " content: Field required",
+        ),
+    ]  # fmt: skip
+    # every turn was billed, the malformed ones too
+    assert [r.cost_usd for r in tl.cost_records(task.id) if r.purpose == "agent"] == [CALL_COST] * 5
+    # the model read each error as the result of its call
+    sent = server.requests[1].body["messages"]
+    assert sent[-1]["content"].startswith("ERROR: the arguments of write_file could not be read")
+    assert sent[-2]["tool_calls"][0]["function"]["arguments"] == huge
+
+
+def test_malformed_turns_in_a_row_end_the_run(openai_tl: Taskline, server: ProviderServer) -> None:
+    tl = openai_tl
+    server.enqueue(
+        tool("c1", "list_dir", path="."),
+        raw_call("c2", "write_file", "{'path': 'a'}"),
+        tool("c3", "nope"),
+        raw_call("c4", "write_file", "[" * 5000),
+    )
+    task = tl.create_task("Write a file")
+    tl.assign(task.id, "coder")
+
+    done = tl.run_task(task.id)
+
+    message = (
+        "3 turns in a row with only malformed tool calls; the last error: the arguments of"
+        " write_file could not be read: not JSON (nested too deeply); send them again as one JSON object"
+    )
+    assert (done.status, done.failure_category, done.failure_message) == (
+        Status.FAILED, "malformed_output", message,
+    )  # fmt: skip
+    assert runs_of(tl, task.id) == [(1, "first", "failed", None, "malformed_output", message)]
+    records = tl.cost_records(task.id)
+    assert len(records) == 4
+    assert records[1].raw_usage == {
+        "prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100,
+    }  # fmt: skip
+
+
+def test_a_huge_provider_error_is_a_short_failure_message(
+    openai_tl: Taskline, server: ProviderServer
+) -> None:
+    tl = openai_tl
+    server.enqueue(Reply.error(400, "x" * 1_000_000))
+    task = tl.create_task("Refused")
+    tl.assign(task.id, "coder")
+
+    done = tl.run_task(task.id)
+
+    # The error keeps 260 characters of the detail and counts the rest; the run's
+    # failure message, made from it, is cut to 300 characters again.
+    detail = "HTTP 400: " + "x" * 250 + "… [999760 more characters]"
+    error = f"openai:gpt-4o-mini failed after 1 attempt: {detail}"
+    message = error[:260] + f"… [{len(error) - 260} more characters]"
+    assert len(message) <= 300
+    assert (done.failure_category, done.failure_message) == ("provider_error", message)
+    assert runs_of(tl, task.id) == [(1, "first", "failed", None, "provider_error", message)]

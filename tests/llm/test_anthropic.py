@@ -259,11 +259,8 @@ async def test_malformed_json_is_a_parse_error(
 async def test_unreadable_content_keeps_the_billed_usage(
     model: AnthropicModel, server: ProviderServer
 ) -> None:
-    body = {
-        "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": "not an object"}],
-        "usage": {"input_tokens": 1_000_000, "output_tokens": 0},
-    }
-    server.enqueue(Reply.raw(body))
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+    server.enqueue(Reply.raw({"content": "not a list", "usage": usage}))
 
     with pytest.raises(ResponseParseError) as caught:
         await model.complete(HELLO)
@@ -271,7 +268,30 @@ async def test_unreadable_content_keeps_the_billed_usage(
     error = caught.value
     assert str(error) == (
         f"anthropic:{SONNET} failed after 1 attempt: unreadable response:"
-        " input of tool call 'f' is not a JSON object"
+        " no content in the response"
     )
-    assert error.usage == Usage(input_tokens=1_000_000)
+    assert (error.usage, error.raw_usage) == (Usage(input_tokens=1_000_000), usage)
     assert (error.cost_usd, error.price_source) == (Decimal("3"), "genai-prices")
+
+
+async def test_input_that_is_not_an_object_comes_back_marked(
+    model: AnthropicModel, server: ProviderServer
+) -> None:
+    body = {
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": "not an object"}],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 10, "output_tokens": 2},
+    }
+    server.enqueue(Reply.raw(body))
+
+    response = await model.complete(HELLO)
+
+    assert response.tool_calls == (
+        ToolCall(
+            id="toolu_1",
+            name="f",
+            arguments_error="not a JSON object",
+            raw_arguments='"not an object"',
+        ),
+    )
+    assert response.finish_reason == "tool_calls"

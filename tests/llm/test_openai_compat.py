@@ -257,22 +257,26 @@ async def test_malformed_json_is_a_parse_error_without_usage(
 async def test_billed_answer_that_cannot_be_read_keeps_its_usage(
     model: OpenAICompatModel, server: ProviderServer
 ) -> None:
-    body = {
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "tool_calls",
-                "message": {
-                    "role": "assistant",
-                    "tool_calls": [
-                        {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{"}}
-                    ],
-                },
-            }
-        ],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000},
-    }
-    server.enqueue(Reply.raw(body))
+    usage = {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000}
+    server.enqueue(Reply.raw({"choices": [], "usage": usage}))
+
+    with pytest.raises(ResponseParseError) as caught:
+        await model.complete(HELLO)
+
+    error = caught.value
+    assert str(error) == (
+        "openai:gpt-4o-mini failed after 1 attempt: unreadable response: no choices in the response"
+    )
+    assert error.usage == Usage(input_tokens=1000, output_tokens=1000)
+    assert error.raw_usage == usage
+    assert (error.cost_usd, error.price_source) == (Decimal("0.00075"), "genai-prices")
+
+
+async def test_reported_cost_survives_unreadable_token_counts(
+    model: OpenAICompatModel, server: ProviderServer
+) -> None:
+    usage = {"prompt_tokens": "many", "completion_tokens": 3, "cost": 0.0125}
+    server.enqueue(Reply.raw({"choices": [], "usage": usage}))
 
     with pytest.raises(ResponseParseError) as caught:
         await model.complete(HELLO)
@@ -280,10 +284,51 @@ async def test_billed_answer_that_cannot_be_read_keeps_its_usage(
     error = caught.value
     assert str(error) == (
         "openai:gpt-4o-mini failed after 1 attempt: unreadable response:"
-        " arguments of tool call 'f' are not JSON: '{'"
+        " usage field 'prompt_tokens' is not a token count: 'many'"
     )
-    assert error.usage == Usage(input_tokens=1000, output_tokens=1000)
-    assert (error.cost_usd, error.price_source) == (Decimal("0.00075"), "genai-prices")
+    assert (error.usage, error.raw_usage) == (None, usage)
+    assert (error.cost_usd, error.price_source) == (Decimal("0.0125"), "provider")
+
+
+async def test_arguments_that_are_not_json_come_back_marked(
+    model: OpenAICompatModel, server: ProviderServer
+) -> None:
+    calls = [
+        {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{"}},
+        {"id": "b", "type": "function", "function": {"name": "f", "arguments": "[1]"}},
+    ]
+    body = {
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"tool_calls": calls}}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000},
+    }
+    server.enqueue(Reply.raw(body))
+
+    response = await model.complete(HELLO)
+
+    assert response.tool_calls == (
+        ToolCall(
+            id="a",
+            name="f",
+            arguments_error="not JSON (Expecting property name enclosed in double quotes:"
+            " line 1 column 2 (char 1))",
+            raw_arguments="{",
+        ),
+        ToolCall(id="b", name="f", arguments_error="not a JSON object", raw_arguments="[1]"),
+    )
+    assert response.usage == Usage(input_tokens=1000, output_tokens=1000)
+    assert (response.cost_usd, response.price_source) == (Decimal("0.00075"), "genai-prices")
+
+
+async def test_unreadable_arguments_go_back_as_the_model_wrote_them(
+    model: OpenAICompatModel, server: ProviderServer
+) -> None:
+    server.enqueue(Reply.text("ok"))
+    call = ToolCall(id="a", name="f", arguments_error="not JSON", raw_arguments="{'x': 1")
+
+    await model.complete([UserMessage(content="go"), AssistantMessage(tool_calls=(call,))])
+
+    [request] = server.requests
+    assert request.body["messages"][1]["tool_calls"][0]["function"]["arguments"] == "{'x': 1"
 
 
 async def test_length_finish_and_missing_tool_call_id(

@@ -21,12 +21,14 @@ from tests.conftest import BACKENDS, new_database_url
 EXPECTED_COLUMNS = {
     "agents": [
         "name", "model", "role", "instructions", "skills", "tools", "budget_usd", "created_at",
+        "budget_tokens",
     ],
     "tasks": [
         "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
         "expected_artifacts", "budget_usd", "max_turns", "timeout_seconds", "deadline",
         "assignee", "reviewers", "human_review", "max_rework", "workspace", "status",
         "created_at", "updated_at", "summary", "failure_category", "failure_message",
+        "budget_tokens",
     ],
     "task_dependencies": ["task_id", "depends_on"],
     "transitions": ["task_id", "seq", "from_status", "to_status", "at", "actor", "reason"],
@@ -44,7 +46,7 @@ EXPECTED_COLUMNS = {
         "id", "task_id", "run_id", "purpose", "turn", "agent", "provider", "model",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
         "reasoning_tokens", "cost_usd", "price_source", "latency_ms", "finish_reason",
-        "attempts", "attempt_errors", "error", "response", "created_at",
+        "attempts", "attempt_errors", "error", "response", "created_at", "raw_usage",
     ],
     "artifacts": ["run_id", "path", "task_id", "change", "size", "sha256"],
     "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at"],

@@ -30,6 +30,7 @@ def add_agent(body: AgentBody, tl: Tl) -> JSONResponse:
         skills=body.skills,
         tools=body.tools,
         budget_usd=body.budget_usd,
+        budget_tokens=body.budget_tokens,
     )
     return JSONResponse(agent.model_dump(mode="json"), status_code=status.HTTP_201_CREATED)
 

@@ -76,6 +76,8 @@ class AgentBody(_Body):
     """Built-in tools it may call; absent means all of them."""
     budget_usd: Usd | None = None
     """Default spending limit per task in USD."""
+    budget_tokens: Count | None = None
+    """Default token limit per task (input plus output)."""
 
 
 class TaskBody(_Body):
@@ -99,6 +101,8 @@ class TaskBody(_Body):
     """Ids of tasks that must be COMPLETED first."""
     budget_usd: Usd | None = None
     """Spending limit in USD."""
+    budget_tokens: Count | None = None
+    """Token limit (input plus output), for any model, priced or not."""
     max_turns: Count | None = None
     """Most LLM calls per run."""
     timeout_seconds: Seconds | None = None

@@ -81,6 +81,7 @@ def create_task(body: TaskBody, tl: Tl) -> JSONResponse:
         expected_artifacts=body.expected_artifacts,
         depends_on=body.depends_on,
         budget_usd=body.budget_usd,
+        budget_tokens=body.budget_tokens,
         max_turns=body.max_turns,
         timeout_seconds=body.timeout_seconds,
         deadline=body.deadline,

@@ -37,6 +37,10 @@ def agent_add(
     budget_usd: Annotated[
         str | None, typer.Option("--budget-usd", help="Default budget per task in USD.")
     ] = None,
+    budget_tokens: Annotated[
+        int | None,
+        typer.Option("--budget-tokens", help="Default token limit per task (input + output)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add an agent."""
@@ -49,6 +53,7 @@ def agent_add(
             skills=_split(skills),
             tools=None if tools is None else _split(tools),
             budget_usd=budget_usd,
+            budget_tokens=budget_tokens,
         )
     if as_json:
         _print_json(agent.model_dump(mode="json"))

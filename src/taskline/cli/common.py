@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from taskline.errors import InvalidValueError, TasklineError
 from taskline.lifecycle import Status
+from taskline.render import shown
 from taskline.service import Taskline
 
 
@@ -23,7 +24,8 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TasklineError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            # messages quote task text; control characters must not act on the terminal
+            typer.echo(f"error: {shown(str(exc))}", err=True)
             raise typer.Exit(1) from None
 
 

@@ -47,6 +47,12 @@ def task_create(
     budget_usd: Annotated[
         str | None, typer.Option("--budget-usd", help="Spending limit in USD.")
     ] = None,
+    budget_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--budget-tokens", help="Token limit (input + output), for any model, priced or not."
+        ),
+    ] = None,
     max_turns: Annotated[int | None, typer.Option(help="Most LLM calls per run.")] = None,
     timeout: Annotated[
         float | None, typer.Option(help="Wall-clock limit per run, in seconds.")
@@ -78,8 +84,8 @@ def task_create(
 
 CREATE_OPTIONS = (
     "title", "description", "criterion", "check", "expect", "task_type", "priority",
-    "budget_usd", "max_turns", "timeout", "deadline", "workspace", "depends_on", "reviewer",
-    "human_review", "max_rework",
+    "budget_usd", "budget_tokens", "max_turns", "timeout", "deadline", "workspace", "depends_on",
+    "reviewer", "human_review", "max_rework",
 )  # fmt: skip
 
 
@@ -99,6 +105,7 @@ def create_from_options(
     task_type: str,
     priority: str,
     budget_usd: str | None,
+    budget_tokens: int | None,
     max_turns: int | None,
     timeout: float | None,
     deadline: str | None,
@@ -119,6 +126,7 @@ def create_from_options(
         expected_artifacts=expect or (),
         depends_on=depends_on or (),
         budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
         max_turns=max_turns,
         timeout_seconds=timeout,
         deadline=None if deadline is None else _parse_deadline(deadline),

@@ -57,7 +57,8 @@ def finish(task: Task, tl: Taskline, *, err: bool = False) -> None:
     render.run_result(task, tl.metrics(task.id), err=err)
     if task.status is Status.FAILED:
         typer.echo(
-            f"error: task {task.id} FAILED ({task.failure_category}): {task.failure_message}",
+            f"error: task {task.id} FAILED ({task.failure_category}):"
+            f" {render.shown(task.failure_message or '')}",
             err=True,
         )
         raise typer.Exit(1)

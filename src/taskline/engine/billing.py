@@ -60,6 +60,7 @@ async def billed_call(
                     "price_source": exc.price_source,
                     "error": str(exc),
                     "attempt_errors": exc.attempt_errors,
+                    "raw_usage": exc.raw_usage,
                 }
             )
         )
@@ -75,6 +76,7 @@ async def billed_call(
                 "latency_ms": response.latency_ms,
                 "attempt_errors": response.attempt_errors,
                 "response": response.model_dump(mode="json"),
+                "raw_usage": response.raw_usage,
             }
         )
     )

@@ -23,6 +23,7 @@ from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
 from taskline.engine.steps import InlineSteps
 from taskline.errors import (
+    ConfigError,
     ConflictError,
     IllegalTransitionError,
     InvalidValueError,
@@ -30,7 +31,7 @@ from taskline.errors import (
 )
 from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
-from taskline.llm.registry import EndpointConfig, resolve_model
+from taskline.llm.registry import EndpointConfig, price_known, resolve_model
 from taskline.models import Agent, Task, utcnow
 from taskline.protocols import Steps, Store
 from taskline.records import Artifact, Review, Run, RunTrigger
@@ -87,7 +88,23 @@ class Executor:
             raise InvalidValueError(
                 f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
             )
+        self._check_priced(task)
         return task
+
+    def _check_priced(self, task: Task) -> None:
+        """A budget in USD on a model without a known price would be no budget at all."""
+        agent = self.store.get_agent(task.assignee or "")
+        budget_usd = task.budget_usd if task.budget_usd is not None else agent.budget_usd
+        if budget_usd is None or price_known(agent.model, self.endpoints) is not False:
+            return
+        endpoint = agent.model.partition(":")[0]
+        where = endpoint if endpoint in self.endpoints else "NAME"
+        raise ConfigError(
+            f"task {task.id} has a ${budget_usd} budget but no price is known for"
+            f" {agent.model}; give the endpoint a price with prices = {{ input_usd_per_mtok"
+            f" = ..., output_usd_per_mtok = ... }} in [endpoints.{where}] of taskline.toml,"
+            " or use --budget-tokens"
+        )
 
     def _start(self, task_id: str) -> tuple[Task, RunTrigger]:
         task = self.store.get_task(task_id)
@@ -223,9 +240,11 @@ class Executor:
         except Exception as exc:  # a bad model reference fails this run, not the process
             return Outcome(failure_category="crashed", failure_message=str(exc))
         spent_limit = task.budget_usd if task.budget_usd is not None else agent.budget_usd
+        token_limit = task.budget_tokens if task.budget_tokens is not None else agent.budget_tokens
         limits = Limits(
             max_turns=task.max_turns or 30,
             budget_usd=spent_limit,
+            budget_tokens=token_limit,
             timeout_seconds=timeout_seconds or task.timeout_seconds or 600.0,
         )
         loop = AgentLoop(

@@ -7,6 +7,7 @@
         store the turn with its tool calls
         submit_work called?                    -> done: the summary is the completion summary
         the same calls again and again?        -> one corrective message, then stop
+        nothing but malformed calls, turn after turn? -> stop (`malformed_output`)
 
 The whole run sits under the task's wall-clock timeout, which also cancels a
 model call or a tool in flight. Everything recorded before a stop is kept.
@@ -28,7 +29,7 @@ from taskline.engine.cancel import cancel_watcher
 from taskline.engine.events import EventKind, OnEvent, ProgressEvent
 from taskline.engine.prompt import first_messages
 from taskline.engine.steps import InlineSteps
-from taskline.errors import ProviderError
+from taskline.errors import ProviderError, bounded
 from taskline.lifecycle import Status
 from taskline.llm.types import (
     Message,
@@ -57,6 +58,7 @@ CANCELLED = ToolResult(
 )
 REPEATS_BEFORE_CORRECTION = 3
 REPEATS_BEFORE_STOP = 4
+DEFAULT_MAX_MALFORMED_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,14 @@ class Limits:
     """Most model calls in the run."""
     budget_usd: Decimal | None
     """Most the task's cost records may add up to, over all its runs; None for no limit."""
+    budget_tokens: int | None
+    """Most input plus output tokens the task's calls may add up to, over all its runs
+    and review calls; None for no limit."""
     timeout_seconds: float
     """Wall-clock limit of the run, from its start."""
+    max_malformed_turns: int = DEFAULT_MAX_MALFORMED_TURNS
+    """Turns in a row whose every tool call was malformed (unknown tool, arguments
+    unreadable or invalid) that end the run; each one is answered with the errors first."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,11 @@ class Outcome:
     failure_category: FailureCategory | None = None
     """Why the run stopped short, otherwise."""
     failure_message: str = ""
-    """The stop in words."""
+    """The stop in words, a few hundred characters at most (the detail stays in the turns)."""
+
+    def __post_init__(self) -> None:
+        # Messages quote what models and providers sent, which can be megabytes.
+        object.__setattr__(self, "failure_message", bounded(self.failure_message))
 
 
 class Stagnation:
@@ -92,7 +104,9 @@ class Stagnation:
 
     def observe(self, calls: Sequence[ToolCall]) -> int:
         """Record one turn's calls; return how many turns in a row made exactly these calls."""
-        key = json.dumps([[c.name, c.arguments] for c in calls], sort_keys=True, default=str)
+        key = json.dumps(
+            [[c.name, c.arguments, c.raw_arguments] for c in calls], sort_keys=True, default=str
+        )
         self.repeats = self.repeats + 1 if calls and key == self._last else (1 if calls else 0)
         self._last = key if calls else None
         return self.repeats
@@ -127,6 +141,7 @@ class AgentLoop:
         self.steps: Steps = steps or InlineSteps()
         self.site = CallSite(task_id=task.id, run_id=run.id, agent=agent.name)
         self.stagnation = Stagnation()
+        self.malformed_turns = 0
         self.tokens = 0
         self.cost_usd: Decimal | None = Decimal(0)
         self.started = time.monotonic()
@@ -203,10 +218,24 @@ class AgentLoop:
             submitted = [r.submission for r in results if r.submission is not None]
             if submitted:
                 return Outcome(summary=submitted[0])
-            outcome = self._steer(response, messages)
+            outcome = self._malformed_stop(results) or self._steer(response, messages)
             if outcome is not None:
                 return outcome
         raise AssertionError("unreachable: the turn counter is endless")
+
+    def _malformed_stop(self, results: Sequence[ToolResult]) -> Outcome | None:
+        """Count turns in a row whose every call was malformed; stop at the limit."""
+        malformed = bool(results) and all(r.malformed for r in results)
+        self.malformed_turns = self.malformed_turns + 1 if malformed else 0
+        if self.malformed_turns < self.limits.max_malformed_turns:
+            return None
+        return Outcome(
+            failure_category="malformed_output",
+            failure_message=(
+                f"{self.malformed_turns} turns in a row with only malformed tool calls;"
+                f" the last error: {results[-1].output}"
+            ),
+        )
 
     async def _checked_call(
         self, turn: int, messages: list[Message], definitions: list[ToolDefinition]
@@ -225,8 +254,32 @@ class AgentLoop:
                     f"used all {self.limits.max_turns} turns without submitting the work"
                 ),
             )
+        return self._budget_spent()
+
+    def _budget_spent(self) -> Outcome | None:
+        if self.limits.budget_tokens is not None:
+            used = self.store.task_tokens(self.task.id)
+            if used >= self.limits.budget_tokens:
+                return Outcome(
+                    failure_category="budget_exhausted",
+                    failure_message=(
+                        f"used {used} of the {self.limits.budget_tokens}-token budget"
+                        " before the work was submitted"
+                    ),
+                )
         if self.limits.budget_usd is not None:
-            spent, _unpriced = self.store.task_spend(self.task.id)
+            spent, unpriced = self.store.task_spend(self.task.id)
+            if unpriced:
+                # unknown is not free: a budget that cannot be counted is not held
+                plural = "s" if unpriced > 1 else ""
+                return Outcome(
+                    failure_category="budget_exhausted",
+                    failure_message=(
+                        f"{unpriced} call{plural} had no known price, so the"
+                        f" ${self.limits.budget_usd} budget cannot be held; give the"
+                        " endpoint prices in taskline.toml or use a token budget"
+                    ),
+                )
             if spent >= self.limits.budget_usd:
                 return Outcome(
                     failure_category="budget_exhausted",

@@ -7,6 +7,7 @@ the usage it was billed for.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -15,7 +16,7 @@ import anthropic
 import httpx2
 
 from taskline.errors import ResponseParseError
-from taskline.llm.pricing import DEFAULT_PRICE_BOOK, Price, PriceBook, TokenPrices
+from taskline.llm.pricing import DEFAULT_PRICE_BOOK, UNKNOWN, Price, PriceBook, TokenPrices
 from taskline.llm.retry import Failure, Retried, RetryPolicy, call_with_retries
 from taskline.llm.types import (
     AssistantMessage,
@@ -28,6 +29,7 @@ from taskline.llm.types import (
     ToolResultMessage,
     Usage,
     UserMessage,
+    finish_with_calls,
 )
 from taskline.llm.wire import (
     BodyError,
@@ -154,10 +156,13 @@ class AnthropicModel:
     def _read(self, retried: Retried[bytes], latency_ms: float) -> ModelResponse:
         body = retried.value
         usage: Usage | None = None
-        price = Price(None, "unknown")
+        raw_usage: dict[str, Any] | None = None
+        price = UNKNOWN
         try:
             data = decode_object(body)
-            usage = _usage(data)
+            usage_object = mapping(data, "usage")
+            raw_usage = None if usage_object is None else dict(usage_object)
+            usage = _usage(usage_object)
             price = self._price(usage)
             text, tool_calls = _content(data)
         except BodyError as exc:
@@ -167,6 +172,7 @@ class AnthropicModel:
                 model=self.model,
                 detail=str(exc),
                 usage=usage,
+                raw_usage=raw_usage,
                 cost_usd=price.cost_usd,
                 price_source=price.source,
                 body_excerpt=excerpt(body),
@@ -175,12 +181,14 @@ class AnthropicModel:
             ) from exc
         raw_stop = data.get("stop_reason")
         raw_stop = raw_stop if isinstance(raw_stop, str) else None
+        finish = STOP_REASONS.get(raw_stop or "", "other")
         return ModelResponse(
             text=text,
             tool_calls=tool_calls,
-            finish_reason=STOP_REASONS.get(raw_stop or "", "other"),
+            finish_reason=finish_with_calls(finish, bool(tool_calls)),
             provider_finish_reason=raw_stop,
             usage=usage,
+            raw_usage=raw_usage,
             provider=self.provider,
             model=self.model,
             cost_usd=price.cost_usd,
@@ -236,24 +244,20 @@ def _blocks(
             return "user", [{**block, "is_error": True} if is_error else block]
 
 
-def _usage(data: Mapping[str, Any]) -> Usage:
-    usage = mapping(data, "usage")
+def _usage(usage: Mapping[str, Any] | None) -> Usage:
     if usage is None:
         raise BodyError("no usage in the response")
     cache_read = count(usage, "cache_read_input_tokens")
     cache_write = count(usage, "cache_creation_input_tokens")
     output_details = mapping(usage, "output_tokens_details")
-    try:
-        # Anthropic's input_tokens leaves out the cached tokens; ours includes them
-        return Usage(
-            input_tokens=count(usage, "input_tokens") + cache_read + cache_write,
-            output_tokens=count(usage, "output_tokens"),
-            cache_read_tokens=cache_read,
-            cache_write_tokens=cache_write,
-            reasoning_tokens=count(output_details, "thinking_tokens"),
-        )
-    except ValueError as exc:
-        raise BodyError(f"inconsistent usage: {dict(usage)}") from exc
+    # Anthropic's input_tokens leaves out the cached tokens; ours includes them
+    return Usage.reported(
+        input_tokens=count(usage, "input_tokens") + cache_read + cache_write,
+        output_tokens=count(usage, "output_tokens"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=count(output_details, "thinking_tokens"),
+    )
 
 
 def _content(data: Mapping[str, Any]) -> tuple[str, tuple[ToolCall, ...]]:
@@ -278,5 +282,11 @@ def _tool_call(block: Mapping[str, Any]) -> ToolCall:
     if not isinstance(name, str) or not isinstance(call_id, str):
         raise BodyError("a tool_use block has no name or id")
     if not isinstance(arguments, dict):
-        raise BodyError(f"input of tool call {name!r} is not a JSON object")
+        # the model's mistake: the call goes back to it as an error result it can fix
+        return ToolCall(
+            id=call_id,
+            name=name,
+            arguments_error="not a JSON object",
+            raw_arguments=json.dumps(arguments),
+        )
     return ToolCall(id=call_id, name=name, arguments=arguments)

@@ -18,7 +18,7 @@ import httpx2
 import openai
 
 from taskline.errors import ModelReferenceError, ResponseParseError
-from taskline.llm.pricing import DEFAULT_PRICE_BOOK, Price, PriceBook, TokenPrices
+from taskline.llm.pricing import DEFAULT_PRICE_BOOK, UNKNOWN, Price, PriceBook, TokenPrices
 from taskline.llm.retry import Failure, Retried, RetryPolicy, call_with_retries
 from taskline.llm.types import (
     AssistantMessage,
@@ -31,6 +31,7 @@ from taskline.llm.types import (
     ToolResultMessage,
     Usage,
     UserMessage,
+    finish_with_calls,
 )
 from taskline.llm.wire import (
     BodyError,
@@ -155,10 +156,15 @@ class OpenAICompatModel:
     def _read(self, retried: Retried[bytes], latency_ms: float) -> ModelResponse:
         body = retried.value
         usage: Usage | None = None
-        price = Price(None, "unknown")
+        raw_usage: dict[str, Any] | None = None
+        price = UNKNOWN
         try:
             data = decode_object(body)
-            usage, reported_cost = _usage(data)
+            raw_usage = _raw_usage(data)
+            reported_cost = _reported_cost(raw_usage) if raw_usage else None
+            if reported_cost is not None:
+                price = Price(reported_cost, "provider")  # kept even if the counts are broken
+            usage = _usage(raw_usage)
             price = self._price(usage, reported_cost)
             text, tool_calls, finish, raw_finish = _choice(data)
         except BodyError as exc:
@@ -168,6 +174,7 @@ class OpenAICompatModel:
                 model=self.model,
                 detail=str(exc),
                 usage=usage,
+                raw_usage=raw_usage,
                 cost_usd=price.cost_usd,
                 price_source=price.source,
                 body_excerpt=excerpt(body),
@@ -180,6 +187,7 @@ class OpenAICompatModel:
             finish_reason=finish,
             provider_finish_reason=raw_finish,
             usage=usage,
+            raw_usage=raw_usage,
             provider=self.provider,
             model=self.model,
             cost_usd=price.cost_usd,
@@ -214,7 +222,7 @@ def _wire_message(message: Message) -> dict[str, Any]:
                     {
                         "id": call.id,
                         "type": "function",
-                        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                        "function": {"name": call.name, "arguments": _wire_arguments(call)},
                     }
                     for call in calls
                 ]
@@ -238,34 +246,53 @@ def _wire_tool(tool: ToolDefinition) -> dict[str, Any]:
     }
 
 
-def _usage(data: Mapping[str, Any]) -> tuple[Usage, Decimal | None]:
+def _wire_arguments(call: ToolCall) -> str:
+    # An unreadable call goes back as the model wrote it, beside the error it caused.
+    if call.raw_arguments is not None:
+        return call.raw_arguments
+    return json.dumps(call.arguments)
+
+
+def _raw_usage(data: Mapping[str, Any]) -> dict[str, Any] | None:
     usage = mapping(data, "usage")
+    return None if usage is None else dict(usage)
+
+
+def _usage(usage: Mapping[str, Any] | None) -> Usage:
     if usage is None:
         raise BodyError("no usage in the response")
     prompt_details = mapping(usage, "prompt_tokens_details")
     completion_details = mapping(usage, "completion_tokens_details")
-    try:
-        tokens = Usage(
-            input_tokens=count(usage, "prompt_tokens"),
-            output_tokens=count(usage, "completion_tokens"),
-            cache_read_tokens=count(prompt_details, "cached_tokens"),
-            cache_write_tokens=count(prompt_details, "cache_write_tokens"),
-            reasoning_tokens=count(completion_details, "reasoning_tokens"),
-        )
-    except ValueError as exc:
-        raise BodyError(f"inconsistent usage: {usage}") from exc
-    return tokens, _reported_cost(usage.get("cost"))
+    return Usage.reported(
+        input_tokens=count(usage, "prompt_tokens"),
+        output_tokens=count(usage, "completion_tokens"),
+        cache_read_tokens=count(prompt_details, "cached_tokens"),
+        cache_write_tokens=count(prompt_details, "cache_write_tokens"),
+        reasoning_tokens=count(completion_details, "reasoning_tokens"),
+    )
 
 
-def _reported_cost(value: object) -> Decimal | None:
-    # OpenRouter (and a few others) put the billed amount in usage.cost
+def _reported_cost(usage: Mapping[str, Any]) -> Decimal | None:
+    # OpenRouter (and a few others) put the billed amount in usage.cost. With a key of
+    # the user's own (BYOK) that is only OpenRouter's fee: the upstream provider bills
+    # its inference apart, and OpenRouter reports that as upstream_inference_cost.
+    cost = _amount(usage.get("cost"))
+    details = usage.get("cost_details")
+    if cost is not None and usage.get("is_byok") is True and isinstance(details, Mapping):
+        upstream = _amount(details.get("upstream_inference_cost"))
+        if upstream is not None:
+            return cost + upstream
+    return cost
+
+
+def _amount(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        cost = Decimal(str(value))
+        amount = Decimal(str(value))
     except ArithmeticError:
         return None
-    return cost if cost.is_finite() and cost >= 0 else None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _choice(data: Mapping[str, Any]) -> tuple[str, tuple[ToolCall, ...], FinishReason, str | None]:
@@ -281,8 +308,7 @@ def _choice(data: Mapping[str, Any]) -> tuple[str, tuple[ToolCall, ...], FinishR
     calls = tuple(_tool_call(call, i) for i, call in enumerate(message.get("tool_calls") or ()))
     raw_finish = choices[0].get("finish_reason")
     finish = FINISH_REASONS.get(raw_finish, "other") if isinstance(raw_finish, str) else "other"
-    if calls and finish == "stop":
-        finish = "tool_calls"  # some servers (Ollama, older vLLM) say "stop" after tool calls
+    finish = finish_with_calls(finish, bool(calls))
     return text, calls, finish, raw_finish if isinstance(raw_finish, str) else None
 
 
@@ -293,14 +319,26 @@ def _tool_call(call: object, index: int) -> ToolCall:
     if function is None or not isinstance(function.get("name"), str):
         raise BodyError("a tool call has no function name")
     name = function["name"]
-    raw_arguments = function.get("arguments") or "{}"
-    try:
-        arguments = json.loads(raw_arguments) if isinstance(raw_arguments, str) else raw_arguments
-    except ValueError as exc:
-        raise BodyError(f"arguments of tool call {name!r} are not JSON: {raw_arguments!r}") from exc
-    if not isinstance(arguments, dict):
-        raise BodyError(f"arguments of tool call {name!r} are not a JSON object")
     call_id = call.get("id")
     if not isinstance(call_id, str) or not call_id:
         call_id = f"call_{index}"  # some servers leave ids out; results must still refer to one
+    raw_arguments = function.get("arguments") or "{}"
+    if isinstance(raw_arguments, Mapping):  # a few servers send the object itself
+        return ToolCall(id=call_id, name=name, arguments=dict(raw_arguments))
+    if not isinstance(raw_arguments, str):
+        raw_arguments = json.dumps(raw_arguments)
+    # Unreadable arguments are the model's mistake, not the provider's: the call is kept,
+    # marked, and goes back to the model as an error result it can fix.
+    try:
+        arguments = json.loads(raw_arguments)
+    except ValueError as exc:
+        return _unreadable(call_id, name, raw_arguments, f"not JSON ({exc})")
+    except RecursionError:
+        return _unreadable(call_id, name, raw_arguments, "not JSON (nested too deeply)")
+    if not isinstance(arguments, dict):
+        return _unreadable(call_id, name, raw_arguments, "not a JSON object")
     return ToolCall(id=call_id, name=name, arguments=arguments)
+
+
+def _unreadable(call_id: str, name: str, raw_arguments: str, why: str) -> ToolCall:
+    return ToolCall(id=call_id, name=name, arguments_error=why, raw_arguments=raw_arguments)

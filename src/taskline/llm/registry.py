@@ -100,6 +100,30 @@ def resolve_model(
     )
 
 
+def price_known(ref: str, endpoints: Mapping[str, EndpointConfig] | None = None) -> bool | None:
+    """Whether calls of the model `ref` names can be priced before any is made.
+
+    True when genai-prices lists the model, its endpoint has `prices`, or it is
+    the local model (free); False when none of these holds; None when only the
+    answers will tell (scripted models, references that name nothing known).
+    """
+    from taskline.llm.pricing import genai_prices_cost
+    from taskline.llm.types import Usage
+
+    prefix, _, name = ref.partition(":")
+    probe = Usage(input_tokens=1, output_tokens=1)
+    if prefix == "local":
+        return True
+    if prefix in ("openai", "anthropic"):
+        return genai_prices_cost(probe, name, provider_id=prefix, api_url=None) is not None
+    config = (endpoints or {}).get(prefix)
+    if config is None:
+        return None
+    if config.prices is not None:
+        return True
+    return genai_prices_cost(probe, name, provider_id=None, api_url=config.base_url) is not None
+
+
 def _local(ref: str, name: str) -> Model:
     if name not in LOCAL_MODELS:
         raise ModelReferenceError(

@@ -30,7 +30,19 @@ class ToolCall(_Frozen):
     name: str
     """Name of the tool, one of the definitions offered."""
     arguments: dict[str, Any] = Field(default_factory=dict)
-    """Arguments, decoded from the JSON the model wrote."""
+    """Arguments, decoded from the JSON the model wrote; empty when they could not be read."""
+    arguments_error: str | None = None
+    """Why the arguments could not be read (not JSON, not an object); None when they could.
+    Such a call is not run: the model gets this as the call's error result."""
+    raw_arguments: str | None = None
+    """The arguments exactly as the model wrote them, kept only when they could not be read."""
+
+
+def finish_with_calls(finish: FinishReason, has_tool_calls: bool) -> FinishReason:
+    """The finish reason, read as `tool_calls` when the answer has tool calls and the
+    provider said nothing better: `stop`, empty or unknown (Ollama and older vLLM say
+    `stop` after tool calls; Snowflake Cortex sends `""`)."""
+    return "tool_calls" if has_tool_calls and finish in ("stop", "other") else finish
 
 
 class ToolDefinition(_Frozen):
@@ -108,6 +120,34 @@ class Usage(_Frozen):
     reasoning_tokens: int = Field(default=0, ge=0)
     """Output tokens spent on hidden reasoning (part of `output_tokens`)."""
 
+    @classmethod
+    def reported(
+        cls,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> Usage:
+        """Usage from a provider's counts, with overlapping parts fitted into the totals.
+
+        Providers do not always keep the parts within the totals: OpenRouter has
+        reported the same tokens as both read from and written to the cache, with
+        fewer input tokens in all than the two together. The totals are what is
+        billed, so they stay; cache reads come first (a token read from the cache
+        was not also written), then writes get what is left, and reasoning is cut
+        to the output. The provider's own numbers are kept apart as raw usage.
+        """
+        cache_read = min(cache_read_tokens, input_tokens)
+        return cls(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=min(cache_write_tokens, input_tokens - cache_read),
+            reasoning_tokens=min(reasoning_tokens, output_tokens),
+        )
+
     @model_validator(mode="after")
     def _parts_within_totals(self) -> Usage:
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
@@ -135,6 +175,8 @@ class ModelResponse(_Frozen):
     """The finish reason in the provider's own words, e.g. `end_turn`."""
     usage: Usage
     """Tokens billed for the call."""
+    raw_usage: dict[str, Any] | None = None
+    """The provider's usage object exactly as received; None when it sent none."""
     provider: str
     """Who served it: `openai`, `anthropic`, `local`, `scripted` or an endpoint name."""
     model: str

@@ -197,6 +197,18 @@ class RunQueries(SqlBase):
                     priced += value
         return priced, unpriced
 
+    def task_tokens(self, task_id: str) -> int:
+        """Input plus output tokens of every call of the task, for token budgets."""
+        with self._read() as conn:
+            total = conn.execute(
+                select(
+                    func.coalesce(
+                        func.sum(cost_records.c.input_tokens + cost_records.c.output_tokens), 0
+                    )
+                ).where(cost_records.c.task_id == task_id)
+            ).scalar_one()
+        return int(total)
+
     # -- artifacts and reviews ------------------------------------------------
 
     def add_artifacts(self, changes: Sequence[Artifact]) -> None:

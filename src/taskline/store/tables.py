@@ -49,6 +49,7 @@ agents = Table(
     Column("tools", JSON, nullable=True),
     Column("budget_usd", Money, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("budget_tokens", Integer, nullable=True),
 )
 
 tasks = Table(
@@ -77,6 +78,7 @@ tasks = Table(
     Column("summary", Text, nullable=True),
     Column("failure_category", String(32), nullable=True),
     Column("failure_message", Text, nullable=True),
+    Column("budget_tokens", Integer, nullable=True),
     CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
     Index(None, "status"),
     Index(None, "assignee"),
@@ -185,6 +187,7 @@ cost_records = Table(
     Column("error", Text, nullable=True),
     Column("response", JSON, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("raw_usage", JSON, nullable=True),
     # A billed call is recorded once, even when a crashed run is replayed.
     UniqueConstraint("run_id", "purpose", "turn"),
     Index(None, "task_id"),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from taskline.errors import InvalidValueError
+from taskline.errors import InvalidValueError, bounded
 
 if TYPE_CHECKING:  # the workspace module raises ToolFailure, so it imports this one
     from taskline.tools.workspace import Workspace
@@ -45,6 +45,10 @@ class ToolResult(BaseModel):
     """Wall-clock time the call took."""
     submission: str | None = None
     """The completion summary, set only by a successful `submit_work`."""
+    malformed: bool = False
+    """Whether the call itself was wrong (unknown tool, arguments unreadable or invalid)
+    rather than the tool failing; turns of nothing but such calls end a run when they
+    keep coming."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class BuiltinTool(Generic[ArgsT]):
         """Check `arguments` and run the tool in `context`; any problem becomes an error result."""
         started = time.perf_counter()
         submission = None
+        malformed = False
         try:
             args = self.arguments.model_validate(arguments)
             output = await self.execute(args, context)
@@ -112,8 +117,8 @@ class BuiltinTool(Generic[ArgsT]):
                 submission = self.submission(args)
             is_error = False
         except ValidationError as exc:
-            output = f"invalid arguments for {self.name}: {describe_arguments_error(exc)}"
-            is_error = True
+            output = bounded(f"invalid arguments for {self.name}: {describe_arguments_error(exc)}")
+            is_error = malformed = True
         except ToolFailure as exc:
             output = str(exc)
             is_error = True
@@ -125,6 +130,7 @@ class BuiltinTool(Generic[ArgsT]):
             is_error=is_error,
             duration_ms=(time.perf_counter() - started) * 1000,
             submission=submission,
+            malformed=malformed,
         )
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from taskline.errors import InvalidValueError
+from taskline.errors import InvalidValueError, bounded
 from taskline.llm.types import ToolDefinition
 from taskline.tools.base import BuiltinTool, ToolContext, ToolResult
 from taskline.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
@@ -45,6 +45,11 @@ class ToolCallRequest(Protocol):
         """Arguments, decoded from the JSON the model wrote."""
         ...
 
+    @property
+    def arguments_error(self) -> str | None:
+        """Why the arguments could not be read; None when they could."""
+        ...
+
 
 def builtin_tools(allowed: Sequence[str] | None = None) -> list[Tool]:
     """The built-in tools named in `allowed`, in that order; all of them when it is None.
@@ -79,9 +84,9 @@ async def run_tool_calls(
 ) -> list[ToolResult]:
     """Run `calls` concurrently with `tools`; one result per call, in the order of `calls`.
 
-    A call of a tool that is not in `tools` gets an error result, as does a
-    tool that raised instead of returning one: the model reads it and the run
-    goes on. Cancelling the caller cancels every call.
+    A call of a tool that is not in `tools` gets an error result, as do a call
+    whose arguments could not be read and a tool that raised instead of
+    returning one: the model reads it and the run goes on. Cancelling the caller cancels every call.
     """
     by_name = {tool.name: tool for tool in tools}
     results = await asyncio.gather(*(_run_call(call, by_name, context) for call in calls))
@@ -93,13 +98,23 @@ async def _run_call(
 ) -> ToolResult:
     started = time.perf_counter()
     tool = tools.get(call.name)
+    malformed = True
     if tool is None:
         output = f"unknown tool {call.name!r}; available: {', '.join(sorted(tools))}"
+    elif call.arguments_error is not None:
+        output = (
+            f"the arguments of {call.name} could not be read: {call.arguments_error};"
+            " send them again as one JSON object"
+        )
     else:
         try:
             return await tool.run(call.arguments, context)
         except Exception as exc:  # a tool outside taskline broke its promise not to raise
             output = f"{call.name} failed: {type(exc).__name__}: {exc}"
+            malformed = False
     return ToolResult(
-        output=output, is_error=True, duration_ms=(time.perf_counter() - started) * 1000
+        output=bounded(output),
+        is_error=True,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        malformed=malformed,
     )
