@@ -40,6 +40,7 @@ from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
+from taskline.tools.base import ToolCallLimits
 
 if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
     from taskline.durable import Enqueuer
@@ -268,6 +269,10 @@ class Taskline:
             on_event=on_event,
             steps=steps,
             models=self.models,
+            tool_calls=ToolCallLimits(
+                max_parallel=self.config.defaults.max_parallel_tool_calls,
+                max_per_turn=self.config.defaults.max_tool_calls_per_turn,
+            ),
         )
 
     def run_task(

@@ -166,13 +166,14 @@ def test_a_symlink_swapped_in_by_another_process_never_leads_outside(
     try:
         assert ready.wait(SWAP_DEADLINE_SECONDS)
         while swapper.is_alive():
-            for tool, arguments in [
+            rounds: list[tuple[BuiltinTool[Any], dict[str, str]]] = [
                 (READ_FILE, {"path": "d/secret.txt"}),
                 (WRITE_FILE, {"path": "d/new.txt", "content": "x"}),
                 (READ_FILE, {"path": "leaf.txt"}),
                 (WRITE_FILE, {"path": "leaf.txt", "content": "leaf\n"}),
                 (EDIT_FILE, {"path": "leaf.txt", "old": "leaf", "new": "leaf"}),
-            ]:
+            ]
+            for tool, arguments in rounds:
                 result = call(tool, arguments, context)
                 outputs[result.output, result.is_error] = 1 + outputs.get(
                     (result.output, result.is_error), 0

@@ -12,7 +12,7 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -32,9 +32,10 @@ from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Steps, Store
+from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
+from taskline.tools.base import ToolCallLimits
 
 RUN_STARTED = "run started "
 SYSTEM = "system"
@@ -55,6 +56,8 @@ class Executor:
         actor: str = SYSTEM,
         steps: Steps | None = None,
         models: ModelPool | None = None,
+        tool_calls: ToolCallLimits | None = None,
+        tool_factory: Callable[[Sequence[str] | None], list[Tool]] = builtin_tools,
     ) -> None:
         self.store = store
         self.home = home
@@ -69,6 +72,9 @@ class Executor:
         # Every store write and every model or tool call of a run is a step: a durable
         # runner records them so that a resumed run replays instead of redoing them.
         self.steps: Steps = steps or InlineSteps()
+        self.tool_calls = tool_calls or ToolCallLimits()
+        # The tools an agent's allowed names give: the built-in ones unless a test says.
+        self.tool_factory = tool_factory
 
     def workspace_of(self, task: Task) -> Path:
         """The task's workspace: its `--workspace`, else `$TASKLINE_HOME/workspaces/<id>`."""
@@ -219,7 +225,7 @@ class Executor:
     ) -> Outcome:
         try:
             model = self.models.acquire(agent.model, self.model_factory)
-            tools = builtin_tools(agent.tools)
+            tools = self.tool_factory(agent.tools)
         except Exception as exc:  # a bad model reference fails this run, not the process
             return Outcome(failure_category="crashed", failure_message=str(exc))
         spent_limit = task.budget_usd if task.budget_usd is not None else agent.budget_usd
@@ -227,6 +233,7 @@ class Executor:
             max_turns=task.max_turns or 30,
             budget_usd=spent_limit,
             timeout_seconds=timeout_seconds or task.timeout_seconds or 600.0,
+            tool_calls=self.tool_calls,
         )
         loop = AgentLoop(
             store=self.store,

@@ -11,6 +11,7 @@ from taskline.errors import InvalidValueError
 from taskline.llm.types import ToolDefinition
 from taskline.tools.base import BuiltinTool, ToolContext, ToolResult
 from taskline.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
+from taskline.tools.output import cap_text
 from taskline.tools.shell import RUN_COMMAND
 from taskline.tools.submit import SUBMIT_WORK
 
@@ -101,5 +102,7 @@ async def _run_call(
         except Exception as exc:  # a tool outside taskline broke its promise not to raise
             output = f"{call.name} failed: {type(exc).__name__}: {exc}"
     return ToolResult(
-        output=output, is_error=True, duration_ms=(time.perf_counter() - started) * 1000
+        output=cap_text(output, context.max_output_bytes),
+        is_error=True,
+        duration_ms=(time.perf_counter() - started) * 1000,
     )
