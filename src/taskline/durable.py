@@ -42,6 +42,7 @@ from taskline.engine.events import OnEvent, ignore
 from taskline.errors import StoreError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
+from taskline.private import private_sqlite
 from taskline.store.engine import normalize_url
 
 R = TypeVar("R")
@@ -137,7 +138,10 @@ def system_database_url(store_url: str, home: Path) -> str:
     """Where DBOS keeps its state: beside the SQLite store, or in the PostgreSQL database."""
     url = normalize_url(store_url)
     if url.startswith("sqlite"):
-        return f"sqlite:///{home / 'dbos.sqlite'}"
+        system = home / "dbos.sqlite"
+        # Asked for just before DBOS opens it: made private first, like the store.
+        private_sqlite(str(system))
+        return f"sqlite:///{system}"
     return url
 
 

@@ -35,6 +35,7 @@ from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
+from taskline.private import private_dir
 from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
@@ -102,7 +103,7 @@ class Taskline:
         home = home or taskline_home(env)
         url = url or database_url(home, env)
         if url.startswith("sqlite:///"):
-            home.mkdir(parents=True, exist_ok=True)
+            private_dir(home)
         config = config if config is not None else load_config(config_path(env))
         if durable is None:
             durable = durable_enabled(env)

@@ -32,6 +32,7 @@ from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
+from taskline.private import private_dir
 from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
@@ -184,6 +185,8 @@ class Executor:
         )
 
     def _snapshot(self, workspace: Path) -> Snapshot:
+        if workspace.is_relative_to(self.home):  # the default place: make the home private first
+            private_dir(self.home)
         workspace.mkdir(parents=True, exist_ok=True)
         return snapshot(workspace, self.blobs)
 

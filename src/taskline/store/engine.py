@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from taskline.errors import ConfigError
+from taskline.private import private_sqlite
 
 WRITE = {"taskline_write": True}
 """Execution options for a connection that will write (see `_begin_sqlite`)."""
@@ -32,6 +33,7 @@ def create_store_engine(url: str) -> Engine:
         raise ConfigError(f"invalid database URL {url!r}") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        private_sqlite(parsed.database)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
