@@ -26,6 +26,8 @@ from taskline.tools.base import DEFAULT_MAX_PARALLEL_TOOL_CALLS, DEFAULT_MAX_TOO
 DEFAULT_MODEL = "local:smollm2"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+"""Largest HTTP request body `taskline serve` accepts unless `--max-body-bytes` says."""
 
 
 class _Section(BaseModel):

@@ -43,7 +43,7 @@ from taskline.errors import StoreError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
-from taskline.store.engine import normalize_url
+from taskline.store.engine import normalize_url, without_password
 
 R = TypeVar("R")
 
@@ -183,7 +183,8 @@ def launch(
     except Exception as exc:  # DBOS's own errors (database unreachable, no rights) at the edge
         DBOS.destroy()
         where = sa.make_url(url).render_as_string(hide_password=True)
-        raise StoreError(f"cannot start durable execution on {where}: {exc}") from exc
+        reason = without_password(str(exc), url)
+        raise StoreError(f"cannot start durable execution on {where}: {reason}") from exc
     if worker_concurrency is not None:
         # The queue's settings live in the system database: the last worker to start
         # sets the per-worker concurrency for all.

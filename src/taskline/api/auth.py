@@ -1,8 +1,8 @@
 """The API's bearer token: where it comes from, and the check every endpoint but `/health` makes.
 
 The token is `$TASKLINE_API_TOKEN` when set; otherwise the one kept in
-`$TASKLINE_HOME/api-token`, generated (and printed by `taskline serve`) the
-first time the server starts.
+`$TASKLINE_HOME/api-token` (0600), generated the first time the server starts;
+`taskline serve` says where the token is, never the token itself.
 """
 
 from __future__ import annotations
