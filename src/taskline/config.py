@@ -21,10 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from taskline.errors import ConfigError
 from taskline.llm.registry import EndpointConfig
 from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
+from taskline.tools.base import DEFAULT_MAX_PARALLEL_TOOL_CALLS, DEFAULT_MAX_TOOL_CALLS_PER_TURN
 
 DEFAULT_MODEL = "local:smollm2"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+"""Largest HTTP request body `taskline serve` accepts unless `--max-body-bytes` says."""
 
 
 class _Section(BaseModel):
@@ -44,6 +47,10 @@ class Defaults(_Section):
     """Spending limit per task; none means no limit."""
     budget_tokens: int | None = Field(default=None, ge=1)
     """Token limit per task (input plus output); none means no limit."""
+    max_parallel_tool_calls: int = Field(default=DEFAULT_MAX_PARALLEL_TOOL_CALLS, ge=1)
+    """Most tool calls of one turn that run at the same time."""
+    max_tool_calls_per_turn: int = Field(default=DEFAULT_MAX_TOOL_CALLS_PER_TURN, ge=1)
+    """Most tool calls of one turn that run at all; the rest get an error result each."""
 
 
 class AgentConfig(_Section):

@@ -42,7 +42,8 @@ from taskline.engine.events import OnEvent, ignore
 from taskline.errors import StoreError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
-from taskline.store.engine import normalize_url
+from taskline.private import private_sqlite
+from taskline.store.engine import normalize_url, without_password
 
 R = TypeVar("R")
 
@@ -137,7 +138,10 @@ def system_database_url(store_url: str, home: Path) -> str:
     """Where DBOS keeps its state: beside the SQLite store, or in the PostgreSQL database."""
     url = normalize_url(store_url)
     if url.startswith("sqlite"):
-        return f"sqlite:///{home / 'dbos.sqlite'}"
+        system = home / "dbos.sqlite"
+        # Asked for just before DBOS opens it: made private first, like the store.
+        private_sqlite(str(system))
+        return f"sqlite:///{system}"
     return url
 
 
@@ -179,7 +183,8 @@ def launch(
     except Exception as exc:  # DBOS's own errors (database unreachable, no rights) at the edge
         DBOS.destroy()
         where = sa.make_url(url).render_as_string(hide_password=True)
-        raise StoreError(f"cannot start durable execution on {where}: {exc}") from exc
+        reason = without_password(str(exc), url)
+        raise StoreError(f"cannot start durable execution on {where}: {reason}") from exc
     if worker_concurrency is not None:
         # The queue's settings live in the system database: the last worker to start
         # sets the per-worker concurrency for all.

@@ -35,11 +35,13 @@ from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
+from taskline.private import private_dir
 from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
+from taskline.tools.base import ToolCallLimits
 
 if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
     from taskline.durable import Enqueuer
@@ -101,7 +103,7 @@ class Taskline:
         home = home or taskline_home(env)
         url = url or database_url(home, env)
         if url.startswith("sqlite:///"):
-            home.mkdir(parents=True, exist_ok=True)
+            private_dir(home)
         config = config if config is not None else load_config(config_path(env))
         if durable is None:
             durable = durable_enabled(env)
@@ -272,6 +274,10 @@ class Taskline:
             on_event=on_event,
             steps=steps,
             models=self.models,
+            tool_calls=ToolCallLimits(
+                max_parallel=self.config.defaults.max_parallel_tool_calls,
+                max_per_turn=self.config.defaults.max_tool_calls_per_turn,
+            ),
         )
 
     def run_task(

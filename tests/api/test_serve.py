@@ -18,7 +18,7 @@ from taskline.testing.ports import free_port
 START = "from taskline.cli import main; main()"
 
 
-def test_serve_prints_a_new_token_and_guards_the_api(tmp_path: Path) -> None:
+def test_serve_says_where_a_new_token_is_and_guards_the_api(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINE_")}
@@ -44,7 +44,9 @@ def test_serve_prints_a_new_token_and_guards_the_api(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         _out, err = server.communicate(timeout=20)
 
-    assert first == f"API token (kept in {home / 'api-token'}): {token}\n"
+    # Where the token is kept, never the token: a server's output ends up in its logs.
+    assert first == f"API token: generated and kept in {home / 'api-token'}\n"
+    assert token not in first + second + _out + err
     assert second == f"taskline API and dashboard on {url}/ (Ctrl-C to stop)\n"
     assert (health.status_code, anonymous.status_code, allowed.json()) == (200, 401, [])
     assert server.returncode == 0, err

@@ -65,10 +65,34 @@ def test_path_escapes_are_tool_errors_and_the_run_goes_on(
         [("write_file", "path '../x.txt' is outside the workspace", True)],
         [("write_file", "path 'a/../../y.txt' is outside the workspace", True)],
         [("write_file", f"path '{absolute}' is outside the workspace", True)],
-        [("write_file", "path 'link/z.txt' is outside the workspace", True)],
-        [("read_file", "path 'link/secret.txt' is outside the workspace", True)],
-        [("edit_file", "path 'secret-link.txt' is outside the workspace", True)],
-        [("list_dir", "path 'link' is outside the workspace", True)],
+        [
+            (
+                "write_file",
+                "path 'link/z.txt' leads through a symbolic link, which file tools do not follow",
+                True,
+            )
+        ],
+        [
+            (
+                "read_file",
+                "path 'link/secret.txt' leads through a symbolic link, which file tools do not follow",
+                True,
+            )
+        ],
+        [
+            (
+                "edit_file",
+                "path 'secret-link.txt' leads through a symbolic link, which file tools do not follow",
+                True,
+            )
+        ],
+        [
+            (
+                "list_dir",
+                "path 'link' leads through a symbolic link, which file tools do not follow",
+                True,
+            )
+        ],
         # and the run went on to hand in its work
     ]
     assert done.status is Status.COMPLETED

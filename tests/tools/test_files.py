@@ -47,7 +47,7 @@ def test_write_file_under_a_file_is_an_error(context: ToolContext, workspace_dir
 
     result = call(WRITE_FILE, {"path": "a.txt/b.txt", "content": "y"}, context)
 
-    assert outcome(result) == error("File exists: 'a.txt'")
+    assert outcome(result) == error("Not a directory: 'a.txt/b.txt'")
 
 
 def test_read_file_returns_the_text(context: ToolContext, workspace_dir: Path) -> None:

@@ -10,8 +10,8 @@
     if tl.durable:
         durable.shutdown()   # once the server has stopped: see `create_app`
 
-The schema is at `/openapi.json`, the interactive docs at `/api/docs`, the
-dashboard at `/`.
+The schema is at `/openapi.json` and the dashboard at `/`; there is no docs
+page, because Swagger UI and ReDoc load their scripts from a CDN.
 """
 
 from taskline.api.app import create_app

@@ -1,7 +1,10 @@
 """The FastAPI application: the API under `/api`, the dashboard at `/`, `/health` for probes.
 
-Every `/api` endpoint needs the bearer token; `/health`, the OpenAPI schema and
-the dashboard's static files (which hold no data) do not.
+Every `/api` endpoint needs the bearer token, checked before the request's body
+is read; `/health`, the OpenAPI schema and the dashboard's static files (which
+hold no data) do not. There is no interactive docs page: Swagger UI and ReDoc
+load their scripts from a CDN, which the dashboard's origin must never run.
+Bodies are limited and every response carries security headers (see `guard`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
@@ -20,6 +24,7 @@ from taskline import __version__
 from taskline.api import agents, errors, metrics, records, stream, tasks, work
 from taskline.api.auth import require_token
 from taskline.api.background import BackgroundRuns
+from taskline.api.guard import DEFAULT_MAX_BODY_BYTES, Guard
 from taskline.api.views import Health
 from taskline.service import Taskline
 
@@ -33,8 +38,26 @@ Errors are `{"detail": "<one line>"}`: 404 unknown id, 409 illegal move or
 conflict, 422 invalid value."""
 
 
-def create_app(tl: Taskline, *, token: str) -> FastAPI:
-    """The app serving `tl`'s store, guarded by `token`.
+class GuardedApp(FastAPI):
+    """FastAPI with `Guard` outside everything, its own error pages included."""
+
+    def __init__(self, *, token: str, max_body_bytes: int, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.guard_token = token
+        self.max_body_bytes = max_body_bytes
+
+    def build_middleware_stack(self) -> Any:
+        return Guard(
+            super().build_middleware_stack(),
+            token=self.guard_token,
+            max_body_bytes=self.max_body_bytes,
+        )
+
+
+def create_app(
+    tl: Taskline, *, token: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """The app serving `tl`'s store, guarded by `token`; bodies over `max_body_bytes` get 413.
 
     Runs started through it execute in the server's event loop. When `tl.durable`
     they are DBOS workflows, as with `taskline task run`: DBOS is launched when
@@ -67,13 +90,16 @@ def create_app(tl: Taskline, *, token: str) -> FastAPI:
             # warning holding the step's whole arguments (every message of the run).
             logging.getLogger("dbos").setLevel(logging.ERROR)
 
-    app = FastAPI(
+    app = GuardedApp(
+        token=token,
+        max_body_bytes=max_body_bytes,
         title="taskline",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/api/docs",
-        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        # Both docs pages load their scripts from a CDN: left out (see the module's docstring).
+        docs_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
     )
     app.state.taskline = tl

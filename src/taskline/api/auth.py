@@ -1,8 +1,8 @@
 """The API's bearer token: where it comes from, and the check every endpoint but `/health` makes.
 
 The token is `$TASKLINE_API_TOKEN` when set; otherwise the one kept in
-`$TASKLINE_HOME/api-token`, generated (and printed by `taskline serve`) the
-first time the server starts.
+`$TASKLINE_HOME/api-token` (0600), generated the first time the server starts;
+`taskline serve` says where the token is, never the token itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from taskline.errors import ConfigError
+from taskline.private import private_dir, private_file
 
 TOKEN_ENV = "TASKLINE_API_TOKEN"
 TOKEN_FILE = "api-token"
@@ -38,9 +39,10 @@ def api_token(home: Path, env: Mapping[str, str] = os.environ) -> tuple[str, Pat
     except OSError as exc:
         raise ConfigError(f"cannot read the API token in {path}: {exc.strerror}") from exc
     if kept:
+        private_file(path)  # an older version may have left it readable by others
         return kept, None
     token = secrets.token_urlsafe(32)
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     # Readable by its owner only, from the moment it exists.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:

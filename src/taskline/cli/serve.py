@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from taskline.cli.common import _taskline, app
+from taskline.config import DEFAULT_MAX_BODY_BYTES
 from taskline.errors import InvalidValueError
 
 DEFAULT_PORT = 8321
@@ -41,23 +42,33 @@ def serve(
         str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = DEFAULT_PORT,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Largest request body accepted; larger ones get 413.")
+    ] = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) and the dashboard at /.
 
     Every API call needs the token: $TASKLINE_API_TOKEN, or the one generated at
-    the first start and kept in $TASKLINE_HOME/api-token. Runs started here are
+    the first start and kept in $TASKLINE_HOME/api-token (readable by you only);
+    the server says where it is, never prints it. Runs started here are
     durable (unless TASKLINE_DURABLE=0): after a crash, the next start resumes them.
     """
     # Imported here: every other command starts faster without the web stack.
     import uvicorn
 
     from taskline.api import api_token, create_app
+    from taskline.api.auth import TOKEN_ENV, TOKEN_FILE
 
     # Bound first: a busy port or an unknown host is one line, before anything is printed.
     with _taskline() as tl, _listen(host, port) as listening:
         token, written_to = api_token(tl.home)
+        # Where the token is, never the token: what a server prints ends up in its logs.
         if written_to is not None:
-            typer.echo(f"API token (kept in {written_to}): {token}")
+            typer.echo(f"API token: generated and kept in {written_to}")
+        elif os.environ.get(TOKEN_ENV, "").strip():
+            typer.echo(f"API token: from ${TOKEN_ENV}")
+        else:
+            typer.echo(f"API token: kept in {tl.home / TOKEN_FILE}")
         if not _is_loopback(host):
             typer.echo(
                 f"note: listening on {host}: whoever reaches it with the token drives taskline",
@@ -66,7 +77,7 @@ def serve(
         shown = f"[{host}]" if ":" in host else host
         typer.echo(f"taskline API and dashboard on http://{shown}:{port}/ (Ctrl-C to stop)")
         config = uvicorn.Config(
-            create_app(tl, token=token),
+            create_app(tl, token=token, max_body_bytes=max_body_bytes),
             log_level="warning",
             # Open event streams would otherwise hold the shutdown for up to their max_seconds.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from taskline.errors import InvalidValueError, NotFoundError, StoreError
+from taskline.private import private_dir
 
 CHUNK_BYTES = 1 << 20
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -72,8 +73,9 @@ class BlobStore:
         return data
 
     def _put_stream(self, source: BinaryIO) -> str:
+        # mkstemp makes the file 0600 and the rename keeps it: blobs are their owner's only.
         # Copy while hashing: the file is read once, and what is kept is what was hashed.
-        self._root.mkdir(parents=True, exist_ok=True)
+        private_dir(self._root)
         digest = hashlib.sha256()
         descriptor, temporary = tempfile.mkstemp(dir=self._root, prefix=".incoming-")
         try:
@@ -84,7 +86,7 @@ class BlobStore:
             sha256 = digest.hexdigest()
             final = self.path_of(sha256)
             if not final.exists():
-                final.parent.mkdir(exist_ok=True)
+                private_dir(final.parent)
                 os.replace(temporary, final)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -12,7 +12,7 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -33,9 +33,11 @@ from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.llm.registry import EndpointConfig, price_known, resolve_model
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Steps, Store
+from taskline.private import private_dir
+from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
+from taskline.tools.base import ToolCallLimits
 
 RUN_STARTED = "run started "
 SYSTEM = "system"
@@ -56,6 +58,8 @@ class Executor:
         actor: str = SYSTEM,
         steps: Steps | None = None,
         models: ModelPool | None = None,
+        tool_calls: ToolCallLimits | None = None,
+        tool_factory: Callable[[Sequence[str] | None], list[Tool]] = builtin_tools,
     ) -> None:
         self.store = store
         self.home = home
@@ -70,6 +74,9 @@ class Executor:
         # Every store write and every model or tool call of a run is a step: a durable
         # runner records them so that a resumed run replays instead of redoing them.
         self.steps: Steps = steps or InlineSteps()
+        self.tool_calls = tool_calls or ToolCallLimits()
+        # The tools an agent's allowed names give: the built-in ones unless a test says.
+        self.tool_factory = tool_factory
 
     def workspace_of(self, task: Task) -> Path:
         """The task's workspace: its `--workspace`, else `$TASKLINE_HOME/workspaces/<id>`."""
@@ -195,6 +202,8 @@ class Executor:
         )
 
     def _snapshot(self, workspace: Path) -> Snapshot:
+        if workspace.is_relative_to(self.home):  # the default place: make the home private first
+            private_dir(self.home)
         workspace.mkdir(parents=True, exist_ok=True)
         return snapshot(workspace, self.blobs)
 
@@ -236,7 +245,7 @@ class Executor:
     ) -> Outcome:
         try:
             model = self.models.acquire(agent.model, self.model_factory)
-            tools = builtin_tools(agent.tools)
+            tools = self.tool_factory(agent.tools)
         except Exception as exc:  # a bad model reference fails this run, not the process
             return Outcome(failure_category="crashed", failure_message=str(exc))
         spent_limit = task.budget_usd if task.budget_usd is not None else agent.budget_usd
@@ -246,6 +255,7 @@ class Executor:
             budget_usd=spent_limit,
             budget_tokens=token_limit,
             timeout_seconds=timeout_seconds or task.timeout_seconds or 600.0,
+            tool_calls=self.tool_calls,
         )
         loop = AgentLoop(
             store=self.store,

@@ -43,6 +43,7 @@ from taskline.models import Agent, Task, utcnow
 from taskline.protocols import Model, Steps, Store, Tool
 from taskline.records import FailureCategory, Run, ToolCallRecord, Turn
 from taskline.tools import ToolContext, ToolResult, run_tool_calls, tool_definitions
+from taskline.tools.base import ToolCallLimits
 
 NUDGE = (
     "You answered without calling a tool. Use the tools to do the work, and call"
@@ -77,6 +78,8 @@ class Limits:
     max_malformed_turns: int = DEFAULT_MAX_MALFORMED_TURNS
     """Turns in a row whose every tool call was malformed (unknown tool, arguments
     unreadable or invalid) that end the run; each one is answered with the errors first."""
+    tool_calls: ToolCallLimits = ToolCallLimits()
+    """How many of one turn's tool calls run at once, and at all."""
 
 
 @dataclass(frozen=True)
@@ -309,20 +312,22 @@ class AgentLoop:
         return None
 
     async def _run_tools(self, turn: int, calls: Sequence[ToolCall]) -> list[ToolResult]:
-        """Each call a step of its own, all of them at once."""
+        """Each call a step of its own, several at once; those past the turn's limit not at all."""
+        bounds = self.limits.tool_calls
+        running = asyncio.Semaphore(bounds.max_parallel)
 
         async def one(call: ToolCall) -> ToolResult:
             [result] = await run_tool_calls([call], self.tools, self.context)
             return result
 
-        return list(
-            await asyncio.gather(
-                *(
-                    self.steps.run(f"tool {turn}.{index} {call.name}", one, call)
-                    for index, call in enumerate(calls)
-                )
-            )
-        )
+        async def bounded(index: int, call: ToolCall) -> ToolResult:
+            async with running:
+                return await self.steps.run(f"tool {turn}.{index} {call.name}", one, call)
+
+        allowed = calls[: bounds.max_per_turn]
+        results = list(await asyncio.gather(*(bounded(i, c) for i, c in enumerate(allowed))))
+        refused = ToolResult(output=bounds.refusal(len(calls)), is_error=True, duration_ms=0)
+        return results + [refused] * (len(calls) - len(allowed))
 
     async def _call_model(
         self, turn: int, messages: Sequence[Message], definitions: Sequence[ToolDefinition]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from taskline.errors import ConfigError
+from taskline.private import private_sqlite
 
 WRITE = {"taskline_write": True}
 """Execution options for a connection that will write (see `_begin_sqlite`)."""
@@ -23,15 +25,38 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# `user:password@`: the password, in a URL too broken for SQLAlchemy to parse.
+_PASSWORD_IN_URL = re.compile(r"(?P<before>[^/@:]*:)[^/@]*(?=@)")
+
+
+def hide_password(url: str) -> str:
+    """`url` with its password shown as `***`, whether or not SQLAlchemy can parse it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        return _PASSWORD_IN_URL.sub(r"\g<before>***", url)
+
+
+def without_password(text: str, url: str) -> str:
+    """`text` (a driver's message about `url`) with the URL's password, if any, masked."""
+    try:
+        password = make_url(normalize_url(url)).password
+    except (ArgumentError, ValueError):
+        return text
+    return text.replace(password, "***") if password else text
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and write locks taken up front."""
     url = normalize_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"invalid database URL {url!r}") from exc
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        # Not chained: SQLAlchemy's message quotes the URL, password and all.
+        raise ConfigError(f"invalid database URL {hide_password(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        private_sqlite(parsed.database)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)

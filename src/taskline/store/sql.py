@@ -27,7 +27,7 @@ from taskline.errors import (
 from taskline.ids import new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
-from taskline.store.engine import create_store_engine
+from taskline.store.engine import create_store_engine, without_password
 from taskline.store.migrate import ensure_schema
 from taskline.store.runs import RunQueries
 from taskline.store.tables import agents, task_dependencies, task_events, tasks, transitions
@@ -50,7 +50,8 @@ class SqlStore(RunQueries, WorkerQueries):
             engine.dispose()  # a half-opened store must not leak its connections
             if isinstance(exc, OperationalError):
                 where = engine.url.render_as_string(hide_password=True)
-                raise StoreError(f"cannot open database {where}: {_first_line(exc.orig)}") from exc
+                reason = without_password(_first_line(exc.orig), url)
+                raise StoreError(f"cannot open database {where}: {reason}") from exc
             raise
         return cls(engine)
 

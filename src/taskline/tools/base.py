@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from taskline.errors import InvalidValueError, bounded
+from taskline.tools.output import cap_text
 
 if TYPE_CHECKING:  # the workspace module raises ToolFailure, so it imports this one
     from taskline.tools.workspace import Workspace
@@ -26,6 +27,8 @@ DEFAULT_COMMAND_TIMEOUT_SECONDS = 120.0
 DEFAULT_MAX_OUTPUT_BYTES = 20_000
 # Room for a little of the beginning and of the end of an output.
 MIN_OUTPUT_BYTES = 2
+DEFAULT_MAX_PARALLEL_TOOL_CALLS = 8
+DEFAULT_MAX_TOOL_CALLS_PER_TURN = 64
 
 
 class ToolFailure(Exception):
@@ -72,6 +75,28 @@ class ToolContext:
             raise InvalidValueError(
                 f"max_output_bytes must be at least {MIN_OUTPUT_BYTES}, not {self.max_output_bytes}"
             )
+
+
+@dataclass(frozen=True)
+class ToolCallLimits:
+    """How many of one turn's tool calls run: a bound on a model that asks for thousands."""
+
+    max_parallel: int = DEFAULT_MAX_PARALLEL_TOOL_CALLS
+    """Most calls of one turn running at the same time; the others wait their turn."""
+    max_per_turn: int = DEFAULT_MAX_TOOL_CALLS_PER_TURN
+    """Most calls of one turn that run at all; each call past it gets an error result."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_parallel", "max_per_turn"):
+            if getattr(self, name) < 1:
+                raise InvalidValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+    def refusal(self, asked: int) -> str:
+        """The error result of each call past `max_per_turn` in a turn that asked for `asked`."""
+        return (
+            f"not run: this turn asked for {asked} tool calls and at most {self.max_per_turn}"
+            " run per turn (max_tool_calls_per_turn); ask for fewer at once"
+        )
 
 
 class Arguments(BaseModel):
@@ -125,6 +150,8 @@ class BuiltinTool(Generic[ArgsT]):
         except OSError as exc:
             output = describe_os_error(exc, context.workspace)
             is_error = True
+        if is_error:  # a message may quote the model's own arguments, of any length
+            output = cap_text(output, context.max_output_bytes)
         return ToolResult(
             output=output,
             is_error=is_error,
