@@ -1,0 +1,53 @@
+"""Counting a sandbox's processes where the kernel will not: when taskline runs as root.
+
+The process limit of a sandboxed command is RLIMIT_NPROC, set inside the
+sandbox. The kernel does not enforce it for root (real uid 0), so a fork bomb
+run by root would be bounded by nothing but the timeout, while it starves the
+whole machine of process ids. For root, the sandbox's processes are counted
+instead, in the /proc of its own PID namespace, and the sandbox is killed as
+soon as they exceed the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from taskline.tools.sandbox import Sandbox
+
+POLL_SECONDS = 0.02
+
+
+class ProcessWatch:
+    """Watches the sandbox started as process `pid`, when the kernel does not limit it."""
+
+    def __init__(self, pid: int, sandbox: Sandbox) -> None:
+        self._pid = pid
+        self._most = sandbox.settings.max_processes
+        self._needed = sandbox.settings.mode == "bubblewrap" and os.geteuid() == 0
+        self.exceeded = False
+        """Whether the sandbox was killed for having too many processes."""
+
+    async def run(self, kill: Callable[[], None]) -> None:
+        """Call `kill` once the sandbox holds more processes than allowed; runs until cancelled."""
+        if not self._needed:
+            return
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            if self.count() > self._most:
+                self.exceeded = True
+                kill()
+                return
+
+    def count(self) -> int:
+        """Processes in the sandbox's PID namespace now; 0 before it is made or once it is gone."""
+        try:
+            # bwrap's one child is the sandbox's PID 1; its root holds the sandbox's own /proc.
+            children = Path(f"/proc/{self._pid}/task/{self._pid}/children").read_text().split()
+            if not children:
+                return 0
+            return sum(name.isdigit() for name in os.listdir(f"/proc/{children[0]}/root/proc"))
+        except OSError:
+            return 0
