@@ -79,8 +79,9 @@ class Taskline:
         self.config = config or Config()
         self.actor = actor or default_actor()
         self.home = home or taskline_home()
-        # What commands and checks must not see: the data directory at least.
-        self.private = private or (self.home.absolute(),)
+        # What commands and checks must not see besides the data directory (`home`, which
+        # a caller may change): the database and the config file.
+        self.private = private
         self.model_factory = model_factory
         # One client per model reference and event loop, shared by the runs on that loop.
         self.models = ModelPool()
@@ -273,7 +274,7 @@ class Taskline:
             self.store,
             self.home,
             endpoints=self.config.endpoints,
-            sandbox=self.config.sandbox_policy(self.private),
+            sandbox=self.config.sandbox_policy((self.home.absolute(), *self.private)),
             model_factory=self.model_factory,
             on_event=on_event,
             steps=steps,
