@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -234,15 +235,17 @@ def test_a_setsid_grandchild_dies_when_the_command_returns(workspace: Path) -> N
 def test_a_fork_bomb_is_bounded_and_the_next_command_runs(workspace: Path) -> None:
     context = in_sandbox(workspace, Sandbox(settings=SandboxSettings(max_processes=64)))
 
-    bomb = run("bomb() { bomb | bomb & }; bomb; wait", context, timeout_seconds=120)
+    bomb = run("bomb() { bomb | bomb; }; bomb", context, timeout_seconds=10)
     after = run("echo still here", context)
 
-    assert bomb.is_error
-    assert (
-        bomb.output.endswith("[killed: more than 64 processes at once]")
-        or "fork: retry: Resource temporarily unavailable" in bomb.output
+    # Shells dying with the sandbox may first say that a fork failed: only the end is exact.
+    # As root the process watch kills it; otherwise RLIMIT_NPROC stops it until the timeout.
+    end = (
+        "[killed: more than 64 processes at once]"
+        if os.geteuid() == 0
+        else "[timed out after 10 seconds; the command and its child processes were killed]"
     )
-    assert bomb.duration_ms < 60_000
+    assert (bomb.output.splitlines()[-1], bomb.is_error) == (end, True)
     assert (after.output, after.is_error) == ("still here\n[exit code 0]", False)
 
 

@@ -44,10 +44,20 @@ class ProcessWatch:
     def count(self) -> int:
         """Processes in the sandbox's PID namespace now; 0 before it is made or once it is gone."""
         try:
-            # bwrap's one child is the sandbox's PID 1; its root holds the sandbox's own /proc.
+            # bwrap's one child is the sandbox's PID 1, the first process of its namespace.
             children = Path(f"/proc/{self._pid}/task/{self._pid}/children").read_text().split()
-            if not children:
-                return 0
-            return sum(name.isdigit() for name in os.listdir(f"/proc/{children[0]}/root/proc"))
-        except OSError:
+            namespace = os.readlink(f"/proc/{children[0]}/ns/pid") if children else None
+        except OSError:  # bwrap is gone: so is the sandbox
             return 0
+        if namespace is None:
+            return 0
+        # The host's /proc, not the sandbox's: that one is not mounted yet while bwrap sets up.
+        count = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                count += os.readlink(f"/proc/{name}/ns/pid") == namespace
+            except OSError:  # gone while we looked
+                continue
+        return count
