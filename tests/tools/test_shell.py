@@ -147,7 +147,11 @@ def test_cancelling_the_caller_kills_the_command_and_its_children(
         command = spawns_a_child(child_seconds)
         task = asyncio.create_task(RUN_COMMAND.run({"command": command}, context))
         await wait_for_file(workspace_dir / "child.pid")
-        assert processes_running(f"sleep {child_seconds}") == 1
+        # The child was forked before the file was written; it may not have run sleep yet.
+        deadline = time.monotonic() + 10
+        while processes_running(f"sleep {child_seconds}") != 1:
+            assert time.monotonic() < deadline, "the child never started"
+            await asyncio.sleep(0.02)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
