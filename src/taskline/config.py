@@ -12,22 +12,36 @@ the command line or arguments given in Python win over it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from taskline.errors import ConfigError
 from taskline.llm.registry import EndpointConfig
 from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
 from taskline.tools.base import DEFAULT_MAX_PARALLEL_TOOL_CALLS, DEFAULT_MAX_TOOL_CALLS_PER_TURN
+from taskline.tools.sandbox import AgentAccess, SandboxPolicy, SandboxSettings
 
 DEFAULT_MODEL = "local:smollm2"
 DEFAULT_MAX_TURNS = 30
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 """Largest HTTP request body `taskline serve` accepts unless `--max-body-bytes` says."""
+
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a variable name")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
 class _Section(BaseModel):
@@ -70,6 +84,15 @@ class AgentConfig(_Section):
     """Default spending limit per task."""
     budget_tokens: int | None = Field(default=None, ge=1)
     """Default token limit per task (input plus output)."""
+    network: bool = False
+    """Whether the agent's commands, and its tasks' checks, may use the network."""
+    env: tuple[EnvName, ...] = ()
+    """Names of variables passed from taskline's environment into its commands."""
+
+
+# The sandbox settings are the operator's, not data: they stay in the config file and
+# are never stored with the agent, where anyone holding the API token could change them.
+SANDBOX_FIELDS = frozenset({"network", "env"})
 
 
 class Config(_Section):
@@ -81,6 +104,16 @@ class Config(_Section):
     """Agents by name; stored when taskline opens, so they can be assigned tasks."""
     endpoints: dict[Name, EndpointConfig] = {}
     """Model endpoints by name; `NAME:MODEL` references MODEL at endpoint NAME."""
+    sandbox: SandboxSettings = SandboxSettings()
+    """How commands and checks are confined."""
+
+    def sandbox_policy(self, private_paths: tuple[Path, ...]) -> SandboxPolicy:
+        """Each agent's sandbox, hiding `private_paths` (taskline's own files) from all."""
+        agents = {
+            name: AgentAccess(network=agent.network, env=agent.env)
+            for name, agent in self.agents.items()
+        }
+        return SandboxPolicy(settings=self.sandbox, agents=agents, private_paths=private_paths)
 
 
 def taskline_home(env: Mapping[str, str] = os.environ) -> Path:
@@ -107,6 +140,18 @@ def config_path(env: Mapping[str, str] = os.environ) -> Path | None:
         return path
     default = Path("taskline.toml")
     return default if default.is_file() else None
+
+
+def private_paths(home: Path, url: str, config: Path | None) -> tuple[Path, ...]:
+    """taskline's own files, which no command may see: the data directory, the SQLite
+    database and its journals, and the config file."""
+    paths = [home.absolute()]
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///")).absolute()
+        paths += [database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))]
+    if config is not None:
+        paths.append(config.absolute())
+    return tuple(paths)
 
 
 def load_config(path: Path | None) -> Config:

@@ -21,11 +21,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from taskline.config import (
+    SANDBOX_FIELDS,
     Config,
     config_path,
     database_url,
     durable_enabled,
     load_config,
+    private_paths,
     taskline_home,
 )
 from taskline.engine.blobs import BlobStore
@@ -73,11 +75,15 @@ class Taskline:
         home: Path | None = None,
         model_factory: ModelFactory | None = None,
         durable: bool = False,
+        private: tuple[Path, ...] = (),
     ) -> None:
         self.store = store
         self.config = config or Config()
         self.actor = actor or default_actor()
         self.home = home or taskline_home()
+        # What commands and checks must not see besides the data directory (`home`, which
+        # a caller may change): the database and the config file.
+        self.private = private
         self.model_factory = model_factory
         # One client per model reference and event loop, shared by the runs on that loop.
         self.models = ModelPool()
@@ -104,10 +110,14 @@ class Taskline:
         url = url or database_url(home, env)
         if url.startswith("sqlite:///"):
             private_dir(home)
-        config = config if config is not None else load_config(config_path(env))
+        config_file = config_path(env)
+        config = config if config is not None else load_config(config_file)
         if durable is None:
             durable = durable_enabled(env)
-        taskline = cls(SqlStore.open(url), config, actor, home=home, durable=durable)
+        private = private_paths(home, url, config_file)
+        taskline = cls(
+            SqlStore.open(url), config, actor, home=home, durable=durable, private=private
+        )
         try:
             taskline.sync_config_agents()
         except BaseException:
@@ -180,7 +190,7 @@ class Taskline:
             return
         stored = {agent.name: agent for agent in self.store.list_agents()}
         for name, declared in self.config.agents.items():
-            fields = declared.model_dump()
+            fields = declared.model_dump(exclude=set(SANDBOX_FIELDS))
             fields["model"] = declared.model or self.config.defaults.model
             current = stored.get(name)
             if current is None or current.model_dump(exclude={"name", "created_at"}) != fields:
@@ -270,6 +280,7 @@ class Taskline:
             self.store,
             self.home,
             endpoints=self.config.endpoints,
+            sandbox=self.config.sandbox_policy((self.home.absolute(), *self.private)),
             model_factory=self.model_factory,
             on_event=on_event,
             steps=steps,

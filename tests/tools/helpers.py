@@ -44,3 +44,28 @@ async def wait_for_file(path: Path, timeout_seconds: float = 5.0) -> str:
             raise AssertionError(f"{path} was not written within {timeout_seconds} seconds")
         await asyncio.sleep(0.01)
     return path.read_text()
+
+
+def processes_running(command_line: str) -> int:
+    """How many live processes on the machine run exactly `command_line`."""
+    wanted = command_line.encode().replace(b" ", b"\0") + b"\0"
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "cmdline").read_bytes() == wanted and is_running(int(entry.name)):
+                count += 1
+        except OSError:  # gone while we looked
+            continue
+    return count
+
+
+def wait_until_no_process(command_line: str, timeout_seconds: float = 10.0) -> bool:
+    """True as soon as no process runs `command_line`; False if one still does after the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while processes_running(command_line):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

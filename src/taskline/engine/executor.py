@@ -38,6 +38,7 @@ from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 from taskline.tools.base import ToolCallLimits
+from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
 SYSTEM = "system"
@@ -53,6 +54,7 @@ class Executor:
         home: Path,
         *,
         endpoints: Mapping[str, EndpointConfig] | None = None,
+        sandbox: SandboxPolicy | None = None,
         model_factory: ModelFactory | None = None,
         on_event: OnEvent = ignore,
         actor: str = SYSTEM,
@@ -65,6 +67,8 @@ class Executor:
         self.home = home
         self.blobs = BlobStore.in_home(home)
         self.endpoints = dict(endpoints or {})
+        # Where each agent's commands and its tasks' checks run; taskline's home is hidden.
+        self.sandbox = sandbox or SandboxPolicy(private_paths=(home.absolute(),))
         self.model_factory = model_factory or (lambda ref: resolve_model(ref, self.endpoints))
         # Without a pool of the caller's (which closes what it keeps), each run's models
         # are closed at the run's end.
@@ -261,7 +265,7 @@ class Executor:
             store=self.store,
             model=model,
             tools=tools,
-            context=ToolContext(workspace=Workspace(workspace)),
+            context=self._tool_context(agent.name, workspace),
             task=task,
             agent=agent,
             run=run,
@@ -277,6 +281,9 @@ class Executor:
             )
         finally:
             await self.models.release(model)
+
+    def _tool_context(self, agent: str, workspace: Path) -> ToolContext:
+        return ToolContext(workspace=Workspace(workspace), sandbox=self.sandbox.for_agent(agent))
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
@@ -312,7 +319,8 @@ class Executor:
         changes: list[ArtifactChange],
         workspace: Path,
     ) -> Verdict | None:
-        context = ToolContext(workspace=Workspace(workspace))
+        # A task's checks run the agent's work, so they run in the agent's sandbox.
+        context = self._tool_context(task.assignee or "", workspace)
         checks = await self.steps.run("checks", run_checks, task, context)
         if checks is not None:
             await self.steps.call("review checks", self._store_review, task, run, checks)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from taskline.errors import InvalidValueError, bounded
 from taskline.tools.output import cap_text
+from taskline.tools.sandbox import Sandbox
 
 if TYPE_CHECKING:  # the workspace module raises ToolFailure, so it imports this one
     from taskline.tools.workspace import Workspace
@@ -56,7 +57,7 @@ class ToolResult(BaseModel):
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool may use while it runs: the task's workspace and the limits on its output."""
+    """What a tool may use while it runs: the task's workspace, its sandbox, the output limits."""
 
     workspace: Workspace
     """The directory the agent works in; tools refuse paths outside it."""
@@ -64,6 +65,8 @@ class ToolContext:
     """Time limit of `run_command` when the model gives none."""
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     """Most bytes of file content or command output one result shows."""
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    """Where `run_command` runs its commands: bubblewrap with the default settings unless set."""
 
     def __post_init__(self) -> None:
         if self.command_timeout_seconds <= 0:

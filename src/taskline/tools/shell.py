@@ -1,10 +1,11 @@
-"""The run_command tool: a shell command in the workspace, with a time limit and no secrets.
+"""The run_command tool: a shell command in the workspace's sandbox, with a time limit.
 
-The command runs in a session of its own, so that it and everything it starts
-form one process group. That group is killed when the time limit passes, when
-the caller is cancelled (the run hit its wall-clock limit), and when the
-command returns: a background process left behind would outlive the call and
-keep its output pipe open.
+The command runs under bubblewrap (see `taskline.tools.sandbox`) in a session
+of its own, so that bwrap and the sandbox's PID 1 form one process group.
+That group is killed when the time limit passes, when the caller is cancelled
+(the run hit its wall-clock limit), and when the command returns; the
+sandbox's PID 1 dying takes every process inside with it, including any that
+called setsid, so nothing the command started outlives the call.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import os
 import shutil
 import signal
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, BinaryIO
 
 from pydantic import Field
@@ -22,35 +23,13 @@ from pydantic.json_schema import SkipJsonSchema
 
 from taskline.tools.base import Arguments, BuiltinTool, ToolContext, ToolFailure
 from taskline.tools.output import OutputCap
+from taskline.tools.processes import ProcessWatch
+from taskline.tools.sandbox import Sandbox, SandboxSettings, SandboxUnavailableError
 
 MAX_TIMEOUT_SECONDS = 3600.0
 # After the group is killed its pipe closes at once; a process that left the group
-# (setsid) may still hold it, and is not waited for longer than this.
+# (setsid, when unsandboxed) may still hold it, and is not waited for longer than this.
 DRAIN_TIMEOUT_SECONDS = 2.0
-
-# Variables whose names contain one of these words or start with one of these prefixes
-# are not passed to commands: the agent's shell has no business with the run's secrets.
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "DSN")
-SECRET_PREFIXES = (
-    "AWS_",
-    "AZURE_",
-    "GOOGLE_",
-    "GCP_",
-    "OPENAI_",
-    "ANTHROPIC_",
-    "OPENROUTER_",
-    "GEMINI_",
-    "MISTRAL_",
-    "GROQ_",
-    "HF_",
-    "GITHUB_",
-    "GH_",
-    "TASKLINE_",
-    "DATABASE_URL",
-    "PG",
-)
-# Nothing reads the terminal, so a pager would wait forever.
-QUIET_ENVIRONMENT = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
 
 
 # Optional in Python, a plain number in the schema: the model leaves it out rather than null.
@@ -64,19 +43,24 @@ class RunCommandArguments(Arguments):
     """Seconds before the command and all it started are killed; left out, the default applies."""
 
 
-def command_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """`environ` without the variables that may hold secrets (API keys, tokens, database URLs)."""
-    kept = {name: value for name, value in environ.items() if not _is_secret(name)}
-    return kept | QUIET_ENVIRONMENT
-
-
-def _is_secret(name: str) -> bool:
-    upper = name.upper()
-    return any(word in upper for word in SECRET_WORDS) or upper.startswith(SECRET_PREFIXES)
+def command_line(
+    sandbox: Sandbox, workspace: Path, command: str
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run `command` in `workspace` as `sandbox` says."""
+    if sandbox.settings.mode == "none":
+        return [shutil.which("bash") or "/bin/sh", "-c", command], sandbox.environment(os.environ)
+    try:
+        argv = sandbox.command_line(workspace, command)
+    except SandboxUnavailableError as exc:
+        raise ToolFailure(str(exc)) from exc
+    # bwrap's first process is PID 1 in the sandbox, and /proc/1/environ shows what bwrap
+    # was started with: nothing. The command's variables are set by --setenv.
+    return argv, {}
 
 
 async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
     timeout_seconds = args.timeout_seconds or context.command_timeout_seconds
+    argv, env = command_line(context.sandbox, context.workspace.root, args.command)
     output = OutputCap(context.max_output_bytes)
     # Our own pipe rather than asyncio's: asyncio's wait() also waits for its pipes to close,
     # which a background process keeps open long after the command itself has ended.
@@ -84,11 +68,9 @@ async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
     with open(read_end, "rb", buffering=0) as pipe:
         try:
             process = await asyncio.create_subprocess_exec(
-                shutil.which("bash") or "/bin/sh",
-                "-c",
-                args.command,
+                *argv,
                 cwd=context.workspace.root,
-                env=command_environment(os.environ),
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_end,
                 stderr=asyncio.subprocess.STDOUT,
@@ -96,8 +78,9 @@ async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
             )
         finally:
             os.close(write_end)  # the command has its own copy; ours would keep the pipe open
+        watch = ProcessWatch(process.pid, context.sandbox)
         try:
-            timed_out = await _wait_and_collect(process, pipe, output, timeout_seconds)
+            timed_out = await _wait_and_collect(process, pipe, output, timeout_seconds, watch)
         except BaseException:
             # Cancelled (the run hit its time limit) or broken: nothing the command started
             # may outlive the call.
@@ -107,16 +90,21 @@ async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
             await process.wait()
             raise
     returncode = await process.wait()
-    return _report(output.text(), returncode, timed_out, timeout_seconds)
+    return _report(output.text(), returncode, timed_out, timeout_seconds, watch, context.sandbox)
 
 
 async def _wait_and_collect(
-    process: asyncio.subprocess.Process, pipe: BinaryIO, output: OutputCap, timeout_seconds: float
+    process: asyncio.subprocess.Process,
+    pipe: BinaryIO,
+    output: OutputCap,
+    timeout_seconds: float,
+    watch: ProcessWatch,
 ) -> bool:
     """Collect the output until the command ends or times out; True if it timed out."""
     loop = asyncio.get_running_loop()
     closed: asyncio.Future[None] = loop.create_future()
     transport, _ = await loop.connect_read_pipe(lambda: _Collector(output, closed), pipe)
+    watching = asyncio.create_task(watch.run(lambda: _kill_group(process.pid)))
     try:
         timed_out = False
         try:
@@ -130,6 +118,7 @@ async def _wait_and_collect(
             await asyncio.wait_for(closed, DRAIN_TIMEOUT_SECONDS)
         return timed_out
     finally:
+        watching.cancel()
         transport.close()
 
 
@@ -154,7 +143,14 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _report(text: str, returncode: int, timed_out: bool, timeout_seconds: float) -> str:
+def _report(
+    text: str,
+    returncode: int,
+    timed_out: bool,
+    timeout_seconds: float,
+    watch: ProcessWatch,
+    sandbox: Sandbox,
+) -> str:
     if text and not text.endswith("\n"):
         text += "\n"
     if timed_out:
@@ -162,11 +158,30 @@ def _report(text: str, returncode: int, timed_out: bool, timeout_seconds: float)
             f"{text}[timed out after {timeout_seconds:g} seconds;"
             " the command and its child processes were killed]"
         )
+    if watch.exceeded:
+        raise ToolFailure(
+            f"{text}[killed: more than {sandbox.settings.max_processes} processes at once]"
+        )
+    # bwrap reports a command killed by signal N as exit code 128 + N, as shells do.
+    if sandbox.settings.mode == "bubblewrap" and 128 < returncode <= 128 + 64:
+        returncode = 128 - returncode
     if returncode < 0:
-        raise ToolFailure(f"{text}[killed by signal {_signal_name(-returncode)}]")
+        number = -returncode
+        raise ToolFailure(
+            f"{text}[killed by signal {_signal_name(number)}{_limit(number, sandbox.settings)}]"
+        )
     if returncode != 0:
         raise ToolFailure(f"{text}[exit code {returncode}]")
     return f"{text}[exit code 0]"
+
+
+def _limit(number: int, settings: SandboxSettings) -> str:
+    """Which limit a signal means, when it is a limit's signal."""
+    if number == signal.SIGXFSZ:
+        return f": a file reached the limit of {settings.file_size_bytes} bytes"
+    if number == signal.SIGXCPU:
+        return f": a process reached the limit of {settings.cpu_seconds} CPU seconds"
+    return ""
 
 
 def _signal_name(number: int) -> str:
@@ -182,7 +197,8 @@ RUN_COMMAND = BuiltinTool(
         "Run a shell command with bash in the workspace directory and return its output"
         " (stdout and stderr together) and exit code. The command is killed after"
         " timeout_seconds; background processes are stopped when it returns. No input is"
-        " given; secrets such as API keys are not in its environment."
+        " given. It runs in a sandbox: only the workspace is writable, /tmp is private,"
+        " and the network and secrets are out of reach unless the configuration allows them."
     ),
     arguments=RunCommandArguments,
     execute=run_command,
