@@ -40,6 +40,7 @@ FAILURE_CATEGORIES: tuple[FailureCategory, ...] = (
 )
 RunTrigger = Literal["first", "rework", "retry"]
 RunStatus = Literal["running", "submitted", "failed", "cancelled"]
+SandboxMode = Literal["bubblewrap", "none"]
 CallPurpose = Literal["agent", "review"]
 ArtifactChange = Literal["created", "modified", "deleted"]
 
@@ -77,6 +78,9 @@ class Run(Record):
     """When the run started."""
     ended_at: UtcDatetime | None = None
     """When the run ended; None while it runs."""
+    sandbox: SandboxMode | None = None
+    """How its commands and checks were confined: `bubblewrap`, or `none` when the
+    config turned the sandbox off; None for runs recorded before taskline said."""
 
 
 class Turn(Record):

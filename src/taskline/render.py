@@ -233,6 +233,11 @@ def _run_detail(console: Console, task: Task, detail: TaskDetail) -> None:
         console.print(
             f"\n[bold]Run {run.number}[/] ({run.trigger}, {_markup(run.agent)}"
             f" on {_markup(run.model)}): {run.status}"
+            + (
+                " [red]· unsandboxed: commands ran without a sandbox[/]"
+                if run.sandbox == "none"
+                else ""
+            )
         )
         for call in detail.tool_calls.get(run.id, []):
             mark = ("x", "red") if call.is_error else ("✓", "green")

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from taskline import Status, Taskline
+from taskline import Status, Taskline, render
 from taskline.config import AgentConfig, Config, load_config, private_paths
 from taskline.errors import ConfigError
+from taskline.records import SandboxMode
+from taskline.tools.sandbox import SandboxSettings
 from tests.engine.scripting import call, last_tool_results, scripted, submit
 
 
@@ -103,4 +105,29 @@ def test_a_mistake_in_the_sandbox_table_is_one_line(tmp_path: Path) -> None:
     assert str(raised.value) == (
         f"{path}: agents.coder.env: 'NOT A NAME' is not a variable name;"
         " sandbox.mode: Input should be 'bubblewrap' or 'none'"
+    )
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("bubblewrap", False), ("none", True)])
+def test_every_run_records_whether_it_was_sandboxed(
+    sandboxed: Taskline, capsys: pytest.CaptureFixture[str], mode: SandboxMode, shown: bool
+) -> None:
+    sandboxed.config = Config(sandbox=SandboxSettings(mode=mode))
+    task = sandboxed.create_task("Say where", checks=["true"])
+    factory, [model] = scripted([call("run_command", command="echo here"), submit("Said.")])
+    sandboxed.model_factory = factory
+    sandboxed.assign(task.id, "coder")
+
+    done = sandboxed.run_task(task.id)
+
+    assert done.status is Status.COMPLETED
+    assert last_tool_results(model.calls[1]) == [("run_command", "here\n[exit code 0]", False)]
+    [run] = sandboxed.detail(task.id).runs
+    assert run.sandbox == mode
+    render.task_detail(
+        done, sandboxed.transitions(task.id), sandboxed.events(task.id), sandboxed.detail(task.id)
+    )
+    run_line = next(line for line in capsys.readouterr().out.splitlines() if "Run 1" in line)
+    assert run_line == "Run 1 (first, coder on scripted:none): submitted" + (
+        " · unsandboxed: commands ran without a sandbox" if shown else ""
     )

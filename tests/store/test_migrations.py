@@ -35,7 +35,7 @@ EXPECTED_COLUMNS = {
     "task_events": ["id", "task_id", "kind", "at", "actor", "detail"],
     "runs": [
         "id", "task_id", "number", "trigger", "agent", "model", "feedback", "status", "summary",
-        "failure_category", "failure_message", "started_at", "ended_at",
+        "failure_category", "failure_message", "started_at", "ended_at", "sandbox",
     ],
     "turns": ["run_id", "number", "text", "finish_reason", "started_at", "ended_at"],
     "tool_calls": [

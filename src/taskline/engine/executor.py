@@ -202,6 +202,7 @@ class Executor:
                 agent=agent.name,
                 model=agent.model,
                 feedback=feedback,
+                sandbox=self.sandbox.settings.mode,
             )
         )
 

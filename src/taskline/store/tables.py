@@ -133,6 +133,7 @@ runs = Table(
     Column("failure_message", Text, nullable=True),
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
+    Column("sandbox", String(16), nullable=True),
     # One run per number: a resumed or duplicated start cannot open run 2 twice.
     UniqueConstraint("task_id", "number"),
 )

@@ -3,9 +3,12 @@
 The process limit of a sandboxed command is RLIMIT_NPROC, set inside the
 sandbox. The kernel does not enforce it for root (real uid 0), so a fork bomb
 run by root would be bounded by nothing but the timeout, while it starves the
-whole machine of process ids. For root, the sandbox's processes are counted
-instead, in the /proc of its own PID namespace, and the sandbox is killed as
-soon as they exceed the limit.
+whole machine of process ids. For root, a pids cgroup of the command's own
+holds the limit where one can be made (`taskline.tools.pids_cgroup`), and this
+watch ends the command once the cgroup refused a fork. Where no cgroup can be
+made, the sandbox's processes are counted instead, in the /proc of its own PID
+namespace, and the sandbox is killed as soon as they exceed the limit; that
+count races with the bomb for the CPU, so it is the fallback, not the rule.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from taskline.tools.pids_cgroup import PidsCgroup
 from taskline.tools.sandbox import Sandbox
 
 POLL_SECONDS = 0.02
@@ -23,9 +27,10 @@ POLL_SECONDS = 0.02
 class ProcessWatch:
     """Watches the sandbox started as process `pid`, when the kernel does not limit it."""
 
-    def __init__(self, pid: int, sandbox: Sandbox) -> None:
+    def __init__(self, pid: int, sandbox: Sandbox, cgroup: PidsCgroup | None = None) -> None:
         self._pid = pid
         self._most = sandbox.settings.max_processes
+        self._cgroup = cgroup
         self._needed = sandbox.settings.mode == "bubblewrap" and os.geteuid() == 0
         self.exceeded = False
         """Whether the sandbox was killed for having too many processes."""
@@ -36,7 +41,8 @@ class ProcessWatch:
             return
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            if self.count() > self._most:
+            # With a cgroup the kernel holds the limit; the watch only ends the command.
+            if self._cgroup.limit_hit() if self._cgroup else self.count() > self._most:
                 self.exceeded = True
                 kill()
                 return

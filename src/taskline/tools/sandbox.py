@@ -31,11 +31,10 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SandboxMode = Literal["bubblewrap", "none"]
+from taskline.records import SandboxMode
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -23,6 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from taskline.tools.base import Arguments, BuiltinTool, ToolContext, ToolFailure
 from taskline.tools.output import OutputCap
+from taskline.tools.pids_cgroup import PidsCgroup
 from taskline.tools.processes import ProcessWatch
 from taskline.tools.sandbox import Sandbox, SandboxSettings, SandboxUnavailableError
 
@@ -61,6 +62,25 @@ def command_line(
 async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
     timeout_seconds = args.timeout_seconds or context.command_timeout_seconds
     argv, env = command_line(context.sandbox, context.workspace.root, args.command)
+    cgroup = None
+    if context.sandbox.settings.mode == "bubblewrap":
+        cgroup = PidsCgroup.create(context.sandbox.settings.max_processes)
+    try:
+        return await _run(
+            cgroup.enter(argv) if cgroup else argv, env, context, timeout_seconds, cgroup
+        )
+    finally:
+        if cgroup is not None:
+            await cgroup.remove()
+
+
+async def _run(
+    argv: list[str],
+    env: dict[str, str],
+    context: ToolContext,
+    timeout_seconds: float,
+    cgroup: PidsCgroup | None,
+) -> str:
     output = OutputCap(context.max_output_bytes)
     # Our own pipe rather than asyncio's: asyncio's wait() also waits for its pipes to close,
     # which a background process keeps open long after the command itself has ended.
@@ -78,7 +98,7 @@ async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
             )
         finally:
             os.close(write_end)  # the command has its own copy; ours would keep the pipe open
-        watch = ProcessWatch(process.pid, context.sandbox)
+        watch = ProcessWatch(process.pid, context.sandbox, cgroup)
         try:
             timed_out = await _wait_and_collect(process, pipe, output, timeout_seconds, watch)
         except BaseException:
