@@ -21,14 +21,14 @@ from tests.conftest import BACKENDS, new_database_url
 EXPECTED_COLUMNS = {
     "agents": [
         "name", "model", "role", "instructions", "skills", "tools", "budget_usd", "created_at",
-        "budget_tokens",
+        "budget_tokens", "check_timeout_seconds", "ignore",
     ],
     "tasks": [
         "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
         "expected_artifacts", "budget_usd", "max_turns", "timeout_seconds", "deadline",
         "assignee", "reviewers", "human_review", "max_rework", "workspace", "status",
         "created_at", "updated_at", "summary", "failure_category", "failure_message",
-        "budget_tokens",
+        "budget_tokens", "check_timeout_seconds", "ignore",
     ],
     "task_dependencies": ["task_id", "depends_on"],
     "transitions": ["task_id", "seq", "from_status", "to_status", "at", "actor", "reason"],
@@ -49,11 +49,12 @@ EXPECTED_COLUMNS = {
         "attempts", "attempt_errors", "error", "response", "created_at", "raw_usage",
     ],
     "artifacts": ["run_id", "path", "task_id", "change", "size", "sha256"],
-    "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at"],
+    "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at",
+                "duration_seconds"],
     "task_metrics": [
         "task_id", "turns_per_task", "tokens_per_task", "input_tokens", "output_tokens",
         "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "retries",
-        "updated_at",
+        "updated_at", "review_seconds", "agent_seconds",
     ],
     "workers": ["id", "status", "started_at", "last_seen_at", "adopted_by"],
     "alembic_version": ["version_num"],

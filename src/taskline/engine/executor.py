@@ -12,7 +12,9 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -331,6 +333,7 @@ class Executor:
         for name in task.reviewers:
             reviewer = self.store.get_agent(name)
             model = self.models.acquire(reviewer.model, self.model_factory)
+            started = time.perf_counter()
             try:
                 prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
                 verdict, turn = await AgentReviewer(
@@ -339,6 +342,7 @@ class Executor:
                 ).review(task, prompt, turn)  # fmt: skip
             finally:
                 await self.models.release(model)
+            verdict = replace(verdict, duration_seconds=round(time.perf_counter() - started, 3))
             await self.steps.call(f"review {name}", self._store_review, task, run, verdict)
             if not verdict.approved:
                 return verdict
@@ -440,6 +444,7 @@ class Executor:
                 approved=verdict.approved,
                 feedback=verdict.feedback,
                 details=verdict.details,
+                duration_seconds=verdict.duration_seconds,
             )
         )
 
