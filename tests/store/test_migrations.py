@@ -21,7 +21,7 @@ from tests.conftest import BACKENDS, new_database_url
 EXPECTED_COLUMNS = {
     "agents": [
         "name", "model", "role", "instructions", "skills", "tools", "budget_usd", "created_at",
-        "budget_tokens", "check_timeout_seconds", "ignore",
+        "budget_tokens",
     ],
     "tasks": [
         "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
