@@ -33,27 +33,31 @@ class FailingTest:
 
 
 def cut_lines(text: str, max_chars: int) -> str:
-    """`text`, or its first and last whole lines within `max_chars` with a marker between
-    them saying how many lines and characters were left out."""
+    """`text`, or its first and last whole lines within `max_chars`, with a one-line marker
+    between them saying how many lines and characters were left out."""
     if len(text) <= max_chars:
         return text
-    lines = [_short(line) for line in text.splitlines()]
     head_budget = int(max_chars * HEAD_SHARE)
     tail_budget = max_chars - head_budget
+    # A line longer than half the head's room would crowd out all others: it is cut itself.
+    line_chars = min(MAX_LINE_CHARS, head_budget // 2)
+    lines = [_short(line, line_chars) for line in text.splitlines()]
     head_count = _fitting(lines, head_budget)
     tail_count = _fitting(list(reversed(lines[head_count:])), tail_budget)
     head = lines[:head_count]
     tail = lines[len(lines) - tail_count :]
     left_out = lines[head_count : len(lines) - tail_count]
+    if not left_out:  # cutting long lines was enough
+        return "\n".join([*head, *tail])
     chars = sum(len(line) + 1 for line in left_out)
     marker = f"[... {len(left_out)} lines ({chars:,} characters) left out ...]"
     return "\n".join([*head, marker, *tail])
 
 
-def _short(line: str) -> str:
-    if len(line) <= MAX_LINE_CHARS:
+def _short(line: str, max_chars: int = MAX_LINE_CHARS) -> str:
+    if len(line) <= max_chars:
         return line
-    return f"{line[:MAX_LINE_CHARS]}[... {len(line) - MAX_LINE_CHARS:,} characters cut]"
+    return f"{line[:max_chars]}[... {len(line) - max_chars:,} characters cut]"
 
 
 def _fitting(lines: Sequence[str], budget: int) -> int:
