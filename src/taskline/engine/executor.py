@@ -169,7 +169,7 @@ class Executor:
         agent = self.store.get_agent(task.assignee or "")
         run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
         workspace = self.workspace_of(task)
-        before = await self.steps.call("snapshot", self._snapshot, workspace)
+        before = await self.steps.call("snapshot", self._snapshot, workspace, task.ignore)
         outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
         changes = await self.steps.call("artifacts", self._collect, task, run, before, workspace)
         records = _artifact_records(task, run, changes)
@@ -207,16 +207,17 @@ class Executor:
             )
         )
 
-    def _snapshot(self, workspace: Path) -> Snapshot:
+    def _snapshot(self, workspace: Path, ignore: Sequence[str]) -> Snapshot:
         if workspace.is_relative_to(self.home):  # the default place: make the home private first
             private_dir(self.home)
         workspace.mkdir(parents=True, exist_ok=True)
-        return snapshot(workspace, self.blobs)
+        return snapshot(workspace, self.blobs, ignore=ignore)
 
     def _collect(
         self, task: Task, run: Run, before: Snapshot, workspace: Path
     ) -> list[ArtifactChange]:
-        changes = diff(before, snapshot(workspace, self.blobs))
+        after = snapshot(workspace, self.blobs, ignore=task.ignore, previous=before)
+        changes = diff(before, after)
         self.store.add_artifacts(_artifact_records(task, run, changes))
         return changes
 
