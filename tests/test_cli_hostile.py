@@ -107,7 +107,9 @@ def test_hostile_failure_message_is_shown_verbatim(
 
     task_id = ran.stdout.strip()
     message = f"scripted:{script} failed after 1 attempt: {visible}"
-    assert ran.stderr.endswith(f"FAILED (provider_error): {message}\n")
+    assert ran.stderr.endswith(
+        f"FAILED (provider_error): {message} (details: taskline task show {task_id})\n"
+    )
     assert f"Failure provider_error: {message}" in ok(cli, "task", "show", task_id).stdout
     failure = as_json(cli, "task", "show", task_id)["failure"]
     assert failure == {

@@ -22,7 +22,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from taskline.errors import ConfigError
 from taskline.llm.registry import EndpointConfig
-from taskline.models import Name, NonBlank, UsdAmount, describe_validation_error
+from taskline.models import (
+    DEFAULT_CHECK_TIMEOUT_SECONDS,
+    MAX_CHECK_TIMEOUT_SECONDS,
+    Name,
+    NonBlank,
+    UsdAmount,
+    describe_validation_error,
+)
 from taskline.tools.base import DEFAULT_MAX_PARALLEL_TOOL_CALLS, DEFAULT_MAX_TOOL_CALLS_PER_TURN
 from taskline.tools.sandbox import AgentAccess, SandboxPolicy, SandboxSettings
 
@@ -57,6 +64,10 @@ class Defaults(_Section):
     """Most LLM calls one run may make."""
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
     """Wall-clock limit for one run."""
+    check_timeout_seconds: float = Field(
+        default=DEFAULT_CHECK_TIMEOUT_SECONDS, gt=0, le=MAX_CHECK_TIMEOUT_SECONDS
+    )
+    """Wall-clock limit of each of a task's checks."""
     budget_usd: UsdAmount | None = None
     """Spending limit per task; none means no limit."""
     budget_tokens: int | None = Field(default=None, ge=1)

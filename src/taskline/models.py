@@ -27,6 +27,10 @@ from taskline.errors import InvalidValueError
 from taskline.ids import new_id
 from taskline.lifecycle import Status
 
+# A check runs a test suite, not a service: an hour is past any suite worth waiting for.
+MAX_CHECK_TIMEOUT_SECONDS = 3600.0
+DEFAULT_CHECK_TIMEOUT_SECONDS = 300.0
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -139,6 +143,10 @@ class Task(Record):
     """Most LLM calls one run may make."""
     timeout_seconds: float | None = Field(default=None, gt=0)
     """Wall-clock limit for one run."""
+    check_timeout_seconds: float | None = Field(default=None, gt=0, le=MAX_CHECK_TIMEOUT_SECONDS)
+    """Wall-clock limit of each check; None means `DEFAULT_CHECK_TIMEOUT_SECONDS`."""
+    ignore: tuple[NonBlank, ...] = ()
+    """Paths (gitignore patterns) in the workspace whose changes are not artifacts."""
     deadline: UtcDatetime | None = None
     """When the work is due, shown to the agent and to people."""
     assignee: str | None = None

@@ -211,6 +211,8 @@ class Review(Record):
     """Check results or per-criterion verdicts."""
     at: UtcDatetime = Field(default_factory=utcnow)
     """When the verdict was stored."""
+    duration_seconds: float | None = Field(default=None, ge=0)
+    """Wall-clock time the checks or the reviewer agent took; None for a person's verdict."""
 
 
 class TaskMetrics(Record):
@@ -231,7 +233,8 @@ class TaskMetrics(Record):
     unpriced_calls: int = Field(ge=0)
     """Calls whose price is unknown."""
     duration_seconds: float = Field(ge=0)
-    """Wall-clock time of all runs."""
+    """Wall-clock time of the task's whole life: from its first run's start to its end,
+    review and waiting for a person included."""
     tool_calls: int = Field(ge=0)
     """Tool calls over all runs."""
     runs: int = Field(ge=0)
@@ -240,6 +243,10 @@ class TaskMetrics(Record):
     """Model requests repeated after a 429, 5xx, timeout or dropped connection."""
     updated_at: datetime = Field(default_factory=utcnow)
     """When the metrics were computed."""
+    review_seconds: float = Field(default=0.0, ge=0)
+    """Wall-clock time of the reviews: the checks and the reviewer agents."""
+    agent_seconds: float = Field(default=0.0, ge=0)
+    """Wall-clock time the executing agent worked: every run from its start to its end."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,10 @@ from rich.text import Text
 from taskline.costs import CostTotals
 from taskline.lifecycle import Status
 from taskline.models import Agent, Task, TaskEvent, Transition
-from taskline.records import Artifact, CostRecord, TaskDetail, TaskMetrics
+from taskline.records import Artifact, CostRecord, Review, TaskDetail, TaskMetrics
+
+# The first line of a failure's reason, on the one line a FAILED run prints.
+FAILURE_LINE_CHARS = 300
 
 STATUS_STYLE = {
     Status.CREATED: "white",
@@ -226,6 +229,7 @@ def _run_detail(console: Console, task: Task, detail: TaskDetail) -> None:
         console.print()
         console.print(_line(("Summary", "bold"), " ", task.summary))
     if task.failure_category or task.failure_message:
+        # in full: the one line a FAILED run printed points here for the rest
         failure = f"{task.failure_category}: {task.failure_message}"
         console.print()
         console.print(_line(("Failure", "red"), " ", failure))
@@ -244,14 +248,33 @@ def _run_detail(console: Console, task: Task, detail: TaskDetail) -> None:
             args = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in call.arguments.items())
             console.print(_line(f"  turn {call.turn}  ", mark, f" {call.name}({args})"))
     for review in detail.reviews:
-        verdict = ("approved", "green") if review.approved else ("rejected", "red")
-        first = review.feedback.split("\n")[0]
-        console.print(_line(f"review by {review.reviewer}: ", verdict, " ", first))
+        _review(console, review)
     if detail.artifacts:
         console.print()
         artifacts_table(detail.artifacts)
     if detail.metrics is not None:
         console.print(f"\n[bold]Metrics[/] {metrics_line(detail.metrics)}")
+
+
+def _review(console: Console, review: Review) -> None:
+    """A verdict, then each check with its command, exit code, time and kept output."""
+    verdict = ("approved", "green") if review.approved else ("rejected", "red")
+    took = "" if review.duration_seconds is None else f" in {review.duration_seconds:g}s"
+    checks = review.details.get("checks") if review.reviewer == "checks" else None
+    if not isinstance(checks, list):
+        first = review.feedback.split("\n")[0]
+        console.print(_line(f"review by {review.reviewer}{took}: ", verdict, " ", first))
+        return
+    console.print(_line(f"review by checks{took}: ", verdict))
+    for check in checks:
+        mark = ("✓", "green") if check.get("passed") else ("x", "red")
+        ending = check.get("ending") or f"exit code {check.get('exit_code')}"
+        seconds = check.get("duration_seconds")
+        took = "" if seconds is None else f", {seconds:g}s"
+        console.print(_line("  ", mark, f" $ {check.get('command', '')}  ({ending}{took})"))
+        output = str(check.get("output") or "").rstrip()
+        for line in output.splitlines():
+            console.print(_line(("    │ ", "dim"), line))
 
 
 def transitions_table(trail: Sequence[Transition]) -> Table:
@@ -323,6 +346,20 @@ def run_result(task: Task, metrics: TaskMetrics | None, *, err: bool = False) ->
         console.print(metrics_line(metrics))
 
 
+def failure_line(task: Task) -> str:
+    """A FAILED task in one line: `error: task ID FAILED (category): first line of the reason;
+    see taskline task show ID`."""
+    # split on newlines only: a carriage return is shown as `\x0d`, not taken for a line end
+    lines = (task.failure_message or "").strip().split("\n")
+    first = lines[0] or "no reason given"
+    more = len(lines) > 1 or len(first) > FAILURE_LINE_CHARS
+    if len(first) > FAILURE_LINE_CHARS:
+        first = first[: FAILURE_LINE_CHARS - 1] + "…"
+    where = f"taskline task show {task.id}"
+    pointer = f" (the rest: {where})" if more else f" (details: {where})"
+    return f"error: task {task.id} FAILED ({task.failure_category}): {shown(first)}{pointer}"
+
+
 def metrics_line(m: TaskMetrics) -> str:
     """A task's overhead in one line."""
     cost = usd(m.cost_per_task)
@@ -330,7 +367,8 @@ def metrics_line(m: TaskMetrics) -> str:
         cost += f" ({m.unpriced_calls} unpriced calls)"
     return (
         f"{m.turns_per_task} turns, {m.tokens_per_task:,} tokens ({m.input_tokens:,} in,"
-        f" {m.output_tokens:,} out), {cost}, {m.duration_seconds:.1f}s,"
+        f" {m.output_tokens:,} out), {cost}, {m.duration_seconds:.1f}s"
+        f" (agent {m.agent_seconds:.1f}s, review {m.review_seconds:.1f}s),"
         f" {m.tool_calls} tool calls, {m.runs} runs"
     )
 

@@ -215,6 +215,8 @@ class Taskline:
         budget_tokens: int | None = None,
         max_turns: int | None = None,
         timeout_seconds: float | None = None,
+        check_timeout_seconds: float | None = None,
+        ignore: Iterable[str] = (),
         deadline: datetime | str | None = None,
         reviewers: Iterable[str] = (),
         human_review: bool = False,
@@ -239,6 +241,12 @@ class Taskline:
             "timeout_seconds": (
                 defaults.timeout_seconds if timeout_seconds is None else timeout_seconds
             ),
+            "check_timeout_seconds": (
+                defaults.check_timeout_seconds
+                if check_timeout_seconds is None
+                else check_timeout_seconds
+            ),
+            "ignore": tuple(ignore),
             "deadline": deadline,
             "reviewers": tuple(reviewers),
             "human_review": human_review,

@@ -207,7 +207,7 @@ def test_a_nul_in_any_text_of_any_body_is_422(client: TestClient, served: Taskli
     assert checked == [
         *(f"AgentBody.{n}" for n in ("name", "model", "role", "instructions", "skills", "tools")),
         *(f"TaskBody.{n}" for n in ("title", "description", "type", "criteria", "checks",
-          "expected_artifacts", "depends_on", "reviewers", "workspace")),
+          "expected_artifacts", "depends_on", "ignore", "reviewers", "workspace")),
         "AssignBody.agent", "AssignBody.reason", "MoveBody.reason", "MoveBody.assignee",
         "ReasonBody.reason", "ReviewBody.feedback",
     ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,14 +61,25 @@ def work(root: Path) -> None:
     (root / ".git/config").write_text("[core]\n\tbare = false\n")
 
 
+def without_times(taken: Snapshot) -> Snapshot:
+    """`taken` without its clock readings, which no test can know in advance."""
+    files = {
+        path: state.model_copy(update={"modified_ns": None}) for path, state in taken.files.items()
+    }
+    return taken.model_copy(update={"files": files, "taken_at_ns": 0})
+
+
 def test_snapshot_records_regular_files_only(workspace: Path) -> None:
-    assert snapshot(workspace) == Snapshot(
+    taken = snapshot(workspace)
+
+    assert without_times(taken) == Snapshot(
         files={
             "change.txt": FileState(size_bytes=14, sha256=LINES_BEFORE),
             "gone.txt": FileState(size_bytes=3, sha256=BYE),
             "keep.txt": FileState(size_bytes=6, sha256=HELLO),
         }
     )
+    assert taken.files["keep.txt"].modified_ns == (workspace / "keep.txt").stat().st_mtime_ns
 
 
 def test_diff_lists_created_modified_and_deleted_files_by_path(workspace: Path) -> None:
@@ -98,7 +110,7 @@ def test_a_snapshot_with_a_blob_store_keeps_the_contents(workspace: Path, tmp_pa
 
     taken = snapshot(workspace, blobs, max_kept_bytes=10)
 
-    assert taken.files == {
+    assert without_times(taken).files == {
         "change.txt": FileState(size_bytes=14, sha256=LINES_BEFORE, kept=False),
         "gone.txt": FileState(size_bytes=3, sha256=BYE, kept=True),
         "keep.txt": FileState(size_bytes=6, sha256=HELLO, kept=True),
@@ -177,3 +189,43 @@ def test_a_blob_store_inside_the_workspace_is_not_recorded(workspace: Path) -> N
     assert sorted(first.files) == [".taskline/taskline.db", "change.txt", "gone.txt", "keep.txt"]
     assert diff(first, second) == []
     assert blobs.has(HELLO)
+
+
+def test_noise_is_left_out_by_gitignore_rules_the_builtin_list_and_the_task(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ws"
+    for path, text in {
+        ".gitignore": "*.log\n!keep.log\nbuild/\n",
+        "src/.gitignore": "!debug.log\ngenerated.py\n",
+        "src/app.py": "", "src/generated.py": "", "src/debug.log": "", "src/other.log": "",
+        "keep.log": "", "run.log": "", "build/out.txt": "", "notes/draft.md": "",
+        "__pycache__/app.cpython-312.pyc": "", "src/__pycache__/x.pyc": "", "lone.pyc": "",
+        ".pytest_cache/v/cache": "", "node_modules/a/index.js": "", ".venv/bin/python": "",
+        ".DS_Store": "", ".mypy_cache/x": "", ".ruff_cache/x": "", ".tox/x": "", ".git/HEAD": "",
+        "data/big.csv": "", "data/small.csv": "",
+    }.items():  # fmt: skip
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+    taken = snapshot(root, ignore=["notes/", "data/big.csv"])
+
+    assert sorted(taken.files) == [
+        ".gitignore", "data/small.csv", "keep.log", "src/.gitignore", "src/app.py",
+        "src/debug.log",
+    ]  # fmt: skip
+
+
+def test_an_unchanged_file_is_not_read_again(workspace: Path, tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    old = (workspace / "keep.txt").stat().st_mtime_ns - 10**9
+    os.utime(workspace / "keep.txt", ns=(old, old))
+    before = snapshot(workspace, blobs)
+    # Same size and time, other bytes: only a reading could tell, and none is made.
+    (workspace / "keep.txt").write_text("HELLO\n")
+    os.utime(workspace / "keep.txt", ns=(old, old))
+
+    after = snapshot(workspace, blobs, previous=before)
+
+    assert after.files["keep.txt"] == before.files["keep.txt"]
+    assert diff(before, after) == []

@@ -162,7 +162,7 @@ def test_review_rejected_after_the_rework_limit(tl: Taskline, home: Path) -> Non
 
     done = tl.run_task(task.id)
 
-    feedback = "1 of 1 checks failed:\n$ false\n[exit code 1]"
+    feedback = "1 of 1 checks failed: false (exit code 1)\n\n$ false\nexit code 1"
     message = f"rejected after 1 rework round: {feedback}"
     assert failure(tl, task.id) == (Status.FAILED, "review_rejected", message)
     assert done.summary == "Rewrote a.txt."

@@ -107,6 +107,10 @@ class TaskBody(_Body):
     """Most LLM calls per run."""
     timeout_seconds: Seconds | None = None
     """Wall-clock limit per run."""
+    check_timeout_seconds: Seconds | None = None
+    """Wall-clock limit of each check; absent means the config's default."""
+    ignore: list[Text] = []
+    """Paths or gitignore patterns whose changes are not artifacts."""
     deadline: Annotated[datetime, AfterValidator(_in_range)] | None = None
     """Due date, ISO 8601 with a timezone."""
     reviewers: list[Text] = []

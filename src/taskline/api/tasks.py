@@ -84,6 +84,8 @@ def create_task(body: TaskBody, tl: Tl) -> JSONResponse:
         budget_tokens=body.budget_tokens,
         max_turns=body.max_turns,
         timeout_seconds=body.timeout_seconds,
+        check_timeout_seconds=body.check_timeout_seconds,
+        ignore=body.ignore,
         deadline=body.deadline,
         reviewers=body.reviewers,
         human_review=body.human_review,

@@ -57,10 +57,20 @@ def task_create(
     timeout: Annotated[
         float | None, typer.Option(help="Wall-clock limit per run, in seconds.")
     ] = None,
+    check_timeout: Annotated[
+        float | None,
+        typer.Option(help="Wall-clock limit of each check, in seconds (default from config)."),
+    ] = None,
     deadline: Annotated[
         str | None, typer.Option(help="Due date, ISO 8601 (local time if no zone).")
     ] = None,
     workspace: Annotated[Path | None, typer.Option(help="Directory the agent works in.")] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A path or gitignore pattern whose changes are no artifacts (repeatable)."
+        ),
+    ] = None,
     depends_on: Annotated[
         list[str] | None, typer.Option(help="A task that must be COMPLETED first (repeatable).")
     ] = None,
@@ -84,8 +94,8 @@ def task_create(
 
 CREATE_OPTIONS = (
     "title", "description", "criterion", "check", "expect", "task_type", "priority",
-    "budget_usd", "budget_tokens", "max_turns", "timeout", "deadline", "workspace", "depends_on",
-    "reviewer", "human_review", "max_rework",
+    "budget_usd", "budget_tokens", "max_turns", "timeout", "check_timeout", "deadline",
+    "workspace", "ignore", "depends_on", "reviewer", "human_review", "max_rework",
 )  # fmt: skip
 
 
@@ -108,8 +118,10 @@ def create_from_options(
     budget_tokens: int | None,
     max_turns: int | None,
     timeout: float | None,
+    check_timeout: float | None,
     deadline: str | None,
     workspace: Path | None,
+    ignore: list[str] | None,
     depends_on: list[str] | None,
     reviewer: list[str] | None,
     human_review: bool,
@@ -129,6 +141,8 @@ def create_from_options(
         budget_tokens=budget_tokens,
         max_turns=max_turns,
         timeout_seconds=timeout,
+        check_timeout_seconds=check_timeout,
+        ignore=ignore or (),
         deadline=None if deadline is None else _parse_deadline(deadline),
         reviewers=reviewer or (),
         human_review=human_review,

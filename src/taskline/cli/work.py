@@ -53,15 +53,18 @@ Feedback = Annotated[str, typer.Option("--feedback", "-f", help="Why, sent to th
 
 
 def finish(task: Task, tl: Taskline, *, err: bool = False) -> None:
-    """Print how a run ended (on stderr with `err`); a FAILED task exits 1."""
-    render.run_result(task, tl.metrics(task.id), err=err)
-    if task.status is Status.FAILED:
-        typer.echo(
-            f"error: task {task.id} FAILED ({task.failure_category}):"
-            f" {render.shown(task.failure_message or '')}",
-            err=True,
-        )
-        raise typer.Exit(1)
+    """Print how a run ended (on stderr with `err`); a FAILED task exits 1.
+
+    A FAILED task is one line on stderr, whatever the length of its reason: the
+    reason's first line and where to read the rest.
+    """
+    if task.status is not Status.FAILED:
+        render.run_result(task, tl.metrics(task.id), err=err)
+        return
+    if not err:  # stdout has room for the result; stderr keeps to the one line
+        render.run_result(task, tl.metrics(task.id))
+    typer.echo(render.failure_line(task), err=True)
+    raise typer.Exit(1)
 
 
 def execute(tl: Taskline, task_id: str, timeout_seconds: float | None) -> Task:

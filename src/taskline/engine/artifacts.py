@@ -12,20 +12,21 @@ import difflib
 import hashlib
 import os
 import stat
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskline.engine.blobs import CHUNK_BYTES, BlobStore
+from taskline.engine.ignore import IgnoreRules
 from taskline.errors import NotFoundError
 
 ChangeKind = Literal["created", "modified", "deleted"]
 
 # Contents are kept for files up to this size: sources and reports, not data sets or builds.
 DEFAULT_MAX_KEPT_BYTES = 10 * 1024 * 1024
-# git's own directory is the history of the workspace, not its work.
-SKIPPED_NAMES = frozenset({".git"})
 
 
 class _Frozen(BaseModel):
@@ -41,6 +42,8 @@ class FileState(_Frozen):
     """sha256 of its contents, as 64 lowercase hex digits."""
     kept: bool = False
     """Whether its contents are in the blob store, under `sha256`."""
+    modified_ns: int | None = None
+    """Its modification time, so that a later snapshot can trust an unchanged file's hash."""
 
 
 class Snapshot(_Frozen):
@@ -50,6 +53,8 @@ class Snapshot(_Frozen):
     """Files by relative POSIX path, e.g. `src/app.py`; `.git` contents and symlinks left out."""
     unreadable: tuple[str, ...] = ()
     """Relative paths of files and directories that could not be read, and so are missing."""
+    taken_at_ns: int = 0
+    """When the snapshot started, on the clock of file modification times."""
 
 
 class ArtifactChange(_Frozen):
@@ -74,20 +79,27 @@ def snapshot(
     blobs: BlobStore | None = None,
     *,
     max_kept_bytes: int = DEFAULT_MAX_KEPT_BYTES,
+    ignore: Sequence[str] = (),
+    previous: Snapshot | None = None,
 ) -> Snapshot:
-    """Every regular file under `workspace_root`: its size and sha256.
+    """Every regular file under `workspace_root` that is work, not noise: its size and sha256.
 
-    With `blobs`, the contents of each file up to `max_kept_bytes` are kept
-    there too. Symlinks are not followed and not recorded (what they point to
-    inside the workspace is recorded as itself); `.git`, and the blob store
-    should it be inside the workspace, are skipped.
+    Noise is what `.gitignore` files, the built-in list (caches, environments,
+    `.git`) and the `ignore` patterns say (see `taskline.engine.ignore`). With
+    `blobs`, the contents of each file up to `max_kept_bytes` are kept there
+    too. Given the `previous` snapshot, a file whose size and modification time
+    are unchanged since then is not read again. Symlinks are not followed and
+    not recorded; the blob store, should it be inside the workspace, is skipped.
     """
     root = Path(workspace_root)
     if not root.is_dir():
         raise NotFoundError("workspace directory", str(root))
     root = root.resolve()
+    taken_at_ns = time.time_ns()
     # A blob store inside the workspace would record its own blobs as the run's work.
     blob_root = None if blobs is None else blobs.root.resolve()
+    rules = IgnoreRules(root, ignore)
+    known = _Known(previous)
     files: dict[str, FileState] = {}
     unreadable: list[str] = []
 
@@ -96,18 +108,21 @@ def snapshot(
 
     # followlinks=False (the default): a symlinked directory is listed, never entered.
     for directory, subdirectories, names in os.walk(root, onerror=note_unreadable):
+        relative = Path(directory).relative_to(root).as_posix()
+        relative_dir = "" if relative == "." else f"{relative}/"
+        rules.enter(relative_dir)
         subdirectories[:] = sorted(
             name
             for name in subdirectories
-            if name not in SKIPPED_NAMES and Path(directory, name) != blob_root
+            if not rules.ignored(relative_dir, name, is_dir=True)
+            and Path(directory, name) != blob_root
         )
         for name in sorted(names):
-            if name in SKIPPED_NAMES:  # a worktree's or submodule's `.git` file
+            if rules.ignored(relative_dir, name, is_dir=False):
                 continue
-            path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
+            relative = f"{relative_dir}{name}"
             try:
-                state = _file_state(path, blobs, max_kept_bytes)
+                state = _file_state(Path(directory, name), blobs, max_kept_bytes, known[relative])
             except FileNotFoundError:
                 continue  # deleted while we walked
             except OSError:
@@ -115,16 +130,46 @@ def snapshot(
                 continue
             if state is not None:
                 files[relative] = state
-    return Snapshot(files=files, unreadable=tuple(sorted(unreadable)))
+    return Snapshot(files=files, unreadable=tuple(sorted(unreadable)), taken_at_ns=taken_at_ns)
 
 
-def _file_state(path: Path, blobs: BlobStore | None, max_kept_bytes: int) -> FileState | None:
+class _Known:
+    """What the previous snapshot saw, where it can be trusted without reading the file."""
+
+    def __init__(self, previous: Snapshot | None) -> None:
+        self._files = {} if previous is None else previous.files
+        self._taken_at_ns = 0 if previous is None else previous.taken_at_ns
+
+    def __getitem__(self, relative: str) -> FileState | None:
+        state = self._files.get(relative)
+        # A file modified in the tick the previous snapshot began may have changed again
+        # after it was read, within the same tick: only older times are trusted (git's
+        # "racy" entries).
+        if state is None or state.modified_ns is None or state.modified_ns >= self._taken_at_ns:
+            return None
+        return state
+
+
+def _file_state(
+    path: Path, blobs: BlobStore | None, max_kept_bytes: int, known: FileState | None
+) -> FileState | None:
     status = path.lstat()
     if not stat.S_ISREG(status.st_mode):
         return None
+    if (
+        known is not None
+        and (known.size_bytes, known.modified_ns) == (status.st_size, status.st_mtime_ns)
+        and (known.kept or blobs is None or status.st_size > max_kept_bytes)
+    ):
+        return known
     if blobs is not None and status.st_size <= max_kept_bytes:
-        return FileState(size_bytes=status.st_size, sha256=blobs.put(path), kept=True)
-    return FileState(size_bytes=status.st_size, sha256=_sha256_of(path))
+        sha256 = blobs.put(path)
+        return FileState(
+            size_bytes=status.st_size, sha256=sha256, kept=True, modified_ns=status.st_mtime_ns
+        )
+    return FileState(
+        size_bytes=status.st_size, sha256=_sha256_of(path), modified_ns=status.st_mtime_ns
+    )
 
 
 def _sha256_of(path: Path) -> str:

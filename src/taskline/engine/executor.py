@@ -12,7 +12,9 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -167,7 +169,7 @@ class Executor:
         agent = self.store.get_agent(task.assignee or "")
         run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
         workspace = self.workspace_of(task)
-        before = await self.steps.call("snapshot", self._snapshot, workspace)
+        before = await self.steps.call("snapshot", self._snapshot, workspace, task.ignore)
         outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
         changes = await self.steps.call("artifacts", self._collect, task, run, before, workspace)
         records = _artifact_records(task, run, changes)
@@ -206,16 +208,17 @@ class Executor:
             )
         )
 
-    def _snapshot(self, workspace: Path) -> Snapshot:
+    def _snapshot(self, workspace: Path, ignore: Sequence[str]) -> Snapshot:
         if workspace.is_relative_to(self.home):  # the default place: make the home private first
             private_dir(self.home)
         workspace.mkdir(parents=True, exist_ok=True)
-        return snapshot(workspace, self.blobs)
+        return snapshot(workspace, self.blobs, ignore=ignore)
 
     def _collect(
         self, task: Task, run: Run, before: Snapshot, workspace: Path
     ) -> list[ArtifactChange]:
-        changes = diff(before, snapshot(workspace, self.blobs))
+        after = snapshot(workspace, self.blobs, ignore=task.ignore, previous=before)
+        changes = diff(before, after)
         self.store.add_artifacts(_artifact_records(task, run, changes))
         return changes
 
@@ -332,6 +335,7 @@ class Executor:
         for name in task.reviewers:
             reviewer = self.store.get_agent(name)
             model = self.models.acquire(reviewer.model, self.model_factory)
+            started = time.perf_counter()
             try:
                 prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
                 verdict, turn = await AgentReviewer(
@@ -340,6 +344,7 @@ class Executor:
                 ).review(task, prompt, turn)  # fmt: skip
             finally:
                 await self.models.release(model)
+            verdict = replace(verdict, duration_seconds=round(time.perf_counter() - started, 3))
             await self.steps.call(f"review {name}", self._store_review, task, run, verdict)
             if not verdict.approved:
                 return verdict
@@ -441,6 +446,7 @@ class Executor:
                 approved=verdict.approved,
                 feedback=verdict.feedback,
                 details=verdict.details,
+                duration_seconds=verdict.duration_seconds,
             )
         )
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from taskline.costs import total
 from taskline.engine.billing import CallSite, billed_call
+from taskline.engine.check_output import FailingTest, cut_lines, describe_failures, failing_tests
 from taskline.engine.events import OnEvent, ProgressEvent
 from taskline.engine.steps import InlineSteps
 from taskline.llm.types import (
@@ -24,16 +26,28 @@ from taskline.llm.types import (
     ToolResultMessage,
     UserMessage,
 )
-from taskline.models import Agent, Task, describe_validation_error, utcnow
+from taskline.models import (
+    DEFAULT_CHECK_TIMEOUT_SECONDS,
+    Agent,
+    Task,
+    describe_validation_error,
+    utcnow,
+)
 from taskline.protocols import Model, Steps, Store
 from taskline.records import Artifact, Run
 from taskline.tools import ToolContext
-from taskline.tools.base import arguments_schema
-from taskline.tools.shell import RUN_COMMAND
+from taskline.tools.base import ToolFailure, arguments_schema
+from taskline.tools.shell import describe_ending, execute_command
 
-CHECK_TIMEOUT_SECONDS = 300.0
 REVIEW_MAX_TURNS = 3
-OUTPUT_TAIL_CHARS = 1500
+# A check's output is read whole for failing tests, then kept cut to its head and tail.
+CHECK_CAPTURE_BYTES = 4_000_000
+STORED_OUTPUT_CHARS = 20_000
+# What the agent is shown per failed check on rework: output, and the failing tests
+# (names all, assertion lines while room is left).
+FEEDBACK_OUTPUT_CHARS = 4_000
+FEEDBACK_OUTPUT_CHARS_WITH_TESTS = 1_500
+FEEDBACK_TESTS_CHARS = 8_000
 
 
 @dataclass(frozen=True)
@@ -48,28 +62,109 @@ class Verdict:
     """Why, in words the agent can act on."""
     details: dict[str, Any] = field(default_factory=dict)
     """Check results or per-criterion verdicts."""
+    duration_seconds: float | None = None
+    """Wall-clock time the review took; None for a person's."""
 
 
 async def run_checks(task: Task, context: ToolContext) -> Verdict | None:
     """Run the task's checks in its workspace, one after another; None when it has none."""
     if not task.checks:
         return None
+    timeout_seconds = task.check_timeout_seconds or DEFAULT_CHECK_TIMEOUT_SECONDS
     results = []
     for command in task.checks:
-        result = await RUN_COMMAND.run(
-            {"command": command, "timeout_seconds": CHECK_TIMEOUT_SECONDS}, context
+        try:
+            outcome = await execute_command(
+                command,
+                context,
+                timeout_seconds=timeout_seconds,
+                max_output_bytes=CHECK_CAPTURE_BYTES,
+            )
+        except ToolFailure as exc:  # no sandbox could be made: the check did not run
+            results.append(CheckResult(command=command, ending=str(exc), output=""))
+            continue
+        results.append(
+            CheckResult(
+                command=command,
+                ending=describe_ending(outcome, timeout_seconds, context.sandbox.settings),
+                output=outcome.output,
+                exit_code=outcome.exit_code,
+                passed=outcome.exit_code == 0
+                and not (outcome.timed_out or outcome.too_many_processes),
+                duration_seconds=outcome.duration_seconds,
+            )
         )
-        results.append({"command": command, "passed": not result.is_error, "output": result.output})
-    failed = [r for r in results if not r["passed"]]
-    if not failed:
-        feedback = f"all {len(results)} checks passed"
+    failed = [r for r in results if not r.passed]
+    if failed:
+        feedback = "\n\n".join(
+            [
+                f"{len(failed)} of {len(results)} checks failed: "
+                + "; ".join(f"{r.command} ({r.headline()})" for r in failed),
+                *(r.feedback() for r in failed),
+            ]
+        )
     else:
-        feedback = f"{len(failed)} of {len(results)} checks failed:\n" + "\n".join(
-            f"$ {r['command']}\n{str(r['output'])[-OUTPUT_TAIL_CHARS:]}" for r in failed
-        )
+        feedback = f"all {len(results)} checks passed"
     return Verdict(
-        reviewer="checks", approved=not failed, feedback=feedback, details={"checks": results}
+        reviewer="checks",
+        approved=not failed,
+        feedback=feedback,
+        details={"checks": [r.stored() for r in results]},
+        duration_seconds=round(sum(r.duration_seconds for r in results), 3),
     )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's run: how it ended, what it printed and which tests failed."""
+
+    command: str
+    ending: str
+    """How it ended in words: `exit code 1`, `timed out after 300 seconds; …`."""
+    output: str
+    """Its output as captured (head and tail of at most `CHECK_CAPTURE_BYTES`)."""
+    exit_code: int | None = None
+    """None when it could not be started."""
+    passed: bool = False
+    duration_seconds: float = 0.0
+
+    @cached_property
+    def failures(self) -> tuple[str, list[FailingTest]] | None:
+        return None if self.passed else failing_tests(self.output)
+
+    def headline(self) -> str:
+        """`exit code 1, 54 failing tests`: the check's end in a few words."""
+        if self.failures is None:
+            return self.ending
+        count = len(self.failures[1])
+        return f"{self.ending}, {count} failing test{'' if count == 1 else 's'}"
+
+    def feedback(self) -> str:
+        """What the agent reads about this failed check."""
+        parts = [f"$ {self.command}\n{self.ending}"]
+        budget = FEEDBACK_OUTPUT_CHARS
+        if self.failures is not None:
+            parts.append(describe_failures(*self.failures, max_chars=FEEDBACK_TESTS_CHARS))
+            budget = FEEDBACK_OUTPUT_CHARS_WITH_TESTS
+        if self.output.strip():
+            parts.append(f"Output:\n{cut_lines(self.output.rstrip(), budget)}")
+        return "\n".join(parts)
+
+    def stored(self) -> dict[str, Any]:
+        """The result as kept with the review: the output cut to its head and tail."""
+        stored: dict[str, Any] = {
+            "command": self.command,
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "ending": self.ending,
+            "duration_seconds": self.duration_seconds,
+            "output": cut_lines(self.output, STORED_OUTPUT_CHARS),
+        }
+        if self.failures is not None:
+            stored["failing_tests"] = [
+                {"name": t.name, "lines": list(t.lines)} for t in self.failures[1]
+            ]
+        return stored
 
 
 class CriterionVerdict(BaseModel):

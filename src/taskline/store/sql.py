@@ -420,7 +420,7 @@ def _agent_from_row(row: Row[Any]) -> Agent:
 
 def _task_row(task: Task) -> dict[str, Any]:
     row = task.model_dump(mode="python", exclude={"dependencies"})
-    for name in ("acceptance_criteria", "checks", "expected_artifacts", "reviewers"):
+    for name in ("acceptance_criteria", "checks", "expected_artifacts", "reviewers", "ignore"):
         row[name] = list(row[name])
     row["status"] = task.status.value
     return row

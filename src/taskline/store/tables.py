@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from taskline.lifecycle import ORDER
@@ -79,6 +80,8 @@ tasks = Table(
     Column("failure_category", String(32), nullable=True),
     Column("failure_message", Text, nullable=True),
     Column("budget_tokens", Integer, nullable=True),
+    Column("check_timeout_seconds", Float, nullable=True),
+    Column("ignore", JSON, nullable=False, server_default=text("'[]'")),
     CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
     Index(None, "status"),
     Index(None, "assignee"),
@@ -217,6 +220,7 @@ reviews = Table(
     Column("feedback", Text, nullable=False),
     Column("details", JSON, nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("duration_seconds", Float, nullable=True),
     Index(None, "task_id"),
 )
 
@@ -235,6 +239,8 @@ task_metrics = Table(
     Column("runs", Integer, nullable=False),
     Column("retries", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("review_seconds", Float, nullable=False, server_default=text("0")),
+    Column("agent_seconds", Float, nullable=False, server_default=text("0")),
 )
 
 workers = Table(

@@ -15,6 +15,8 @@ import contextlib
 import os
 import shutil
 import signal
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -59,29 +61,66 @@ def command_line(
     return argv, {}
 
 
+@dataclass(frozen=True)
+class CommandOutcome:
+    """How one command ended, for callers that need more than the model's text."""
+
+    output: str
+    """What it printed (stdout and stderr together), its middle cut out past the byte limit."""
+    exit_code: int
+    """Its exit code; minus the signal's number when a signal killed it."""
+    timed_out: bool
+    """Whether it was killed for running past its time limit."""
+    too_many_processes: bool
+    """Whether it was killed for starting more processes than the sandbox allows."""
+    duration_seconds: float
+    """Wall-clock time from start to its end (or its killing)."""
+
+
 async def run_command(args: RunCommandArguments, context: ToolContext) -> str:
     timeout_seconds = args.timeout_seconds or context.command_timeout_seconds
-    argv, env = command_line(context.sandbox, context.workspace.root, args.command)
+    outcome = await execute_command(
+        args.command, context, timeout_seconds=timeout_seconds, max_output_bytes=None
+    )
+    return _report(outcome, timeout_seconds, context.sandbox)
+
+
+async def execute_command(
+    command: str,
+    context: ToolContext,
+    *,
+    timeout_seconds: float,
+    max_output_bytes: int | None,
+) -> CommandOutcome:
+    """Run `command` in the workspace's sandbox; at most `max_output_bytes` of its output are
+    kept (the context's limit when None)."""
+    argv, env = command_line(context.sandbox, context.workspace.root, command)
     cgroup = None
     if context.sandbox.settings.mode == "bubblewrap":
         cgroup = PidsCgroup.create(context.sandbox.settings.max_processes)
     try:
-        return await _run(
-            cgroup.enter(argv) if cgroup else argv, env, context, timeout_seconds, cgroup
+        return await _execute(
+            cgroup.enter(argv) if cgroup else argv,
+            env,
+            context,
+            timeout_seconds,
+            OutputCap(max_output_bytes or context.max_output_bytes),
+            cgroup,
         )
     finally:
         if cgroup is not None:
             await cgroup.remove()
 
 
-async def _run(
+async def _execute(
     argv: list[str],
     env: dict[str, str],
     context: ToolContext,
     timeout_seconds: float,
+    output: OutputCap,
     cgroup: PidsCgroup | None,
-) -> str:
-    output = OutputCap(context.max_output_bytes)
+) -> CommandOutcome:
+    started = time.perf_counter()
     # Our own pipe rather than asyncio's: asyncio's wait() also waits for its pipes to close,
     # which a background process keeps open long after the command itself has ended.
     read_end, write_end = os.pipe()
@@ -110,7 +149,16 @@ async def _run(
             await process.wait()
             raise
     returncode = await process.wait()
-    return _report(output.text(), returncode, timed_out, timeout_seconds, watch, context.sandbox)
+    # bwrap reports a command killed by signal N as exit code 128 + N, as shells do.
+    if context.sandbox.settings.mode == "bubblewrap" and 128 < returncode <= 128 + 64:
+        returncode = 128 - returncode
+    return CommandOutcome(
+        output=output.text(),
+        exit_code=returncode,
+        timed_out=timed_out,
+        too_many_processes=watch.exceeded,
+        duration_seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 async def _wait_and_collect(
@@ -163,36 +211,32 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _report(
-    text: str,
-    returncode: int,
-    timed_out: bool,
-    timeout_seconds: float,
-    watch: ProcessWatch,
-    sandbox: Sandbox,
-) -> str:
+def _report(outcome: CommandOutcome, timeout_seconds: float, sandbox: Sandbox) -> str:
+    """The command's output with how it ended, as the model reads it; a failure raises."""
+    text = outcome.output
     if text and not text.endswith("\n"):
         text += "\n"
-    if timed_out:
-        raise ToolFailure(
-            f"{text}[timed out after {timeout_seconds:g} seconds;"
-            " the command and its child processes were killed]"
+    ending = describe_ending(outcome, timeout_seconds, sandbox.settings)
+    if outcome.timed_out or outcome.too_many_processes or outcome.exit_code != 0:
+        raise ToolFailure(f"{text}[{ending}]")
+    return f"{text}[{ending}]"
+
+
+def describe_ending(
+    outcome: CommandOutcome, timeout_seconds: float, settings: SandboxSettings
+) -> str:
+    """How a command ended, in words: `exit code 1`, `timed out after 5 seconds; …`."""
+    if outcome.timed_out:
+        return (
+            f"timed out after {timeout_seconds:g} seconds;"
+            " the command and its child processes were killed"
         )
-    if watch.exceeded:
-        raise ToolFailure(
-            f"{text}[killed: more than {sandbox.settings.max_processes} processes at once]"
-        )
-    # bwrap reports a command killed by signal N as exit code 128 + N, as shells do.
-    if sandbox.settings.mode == "bubblewrap" and 128 < returncode <= 128 + 64:
-        returncode = 128 - returncode
-    if returncode < 0:
-        number = -returncode
-        raise ToolFailure(
-            f"{text}[killed by signal {_signal_name(number)}{_limit(number, sandbox.settings)}]"
-        )
-    if returncode != 0:
-        raise ToolFailure(f"{text}[exit code {returncode}]")
-    return f"{text}[exit code 0]"
+    if outcome.too_many_processes:
+        return f"killed: more than {settings.max_processes} processes at once"
+    if outcome.exit_code < 0:
+        number = -outcome.exit_code
+        return f"killed by signal {_signal_name(number)}{_limit(number, settings)}"
+    return f"exit code {outcome.exit_code}"
 
 
 def _limit(number: int, settings: SandboxSettings) -> str:
