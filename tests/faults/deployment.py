@@ -3,7 +3,6 @@ gate so a test can break the database at a known point of it."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import subprocess
@@ -22,7 +21,9 @@ SCRIPT = Path(sys.executable).parent / "taskline"
 WAIT_SECONDS = 60.0
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_seconds: float = WAIT_SECONDS) -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, timeout_seconds: float = WAIT_SECONDS
+) -> None:
     """Poll `condition` until it holds; fail naming `what` after `timeout_seconds`."""
     deadline = time.monotonic() + timeout_seconds
     while not condition():
@@ -61,10 +62,9 @@ def fill(directory: Path) -> Path:
     filler = directory / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC, exc
+        with pytest.raises(OSError, match="No space left on device"):  # noqa: PT012
+            while True:
+                os.write(fd, b"\0" * 65536)
     finally:
         os.close(fd)
     return filler
@@ -108,8 +108,10 @@ class Deployment:
         submits."""
         responses: list[dict[str, Any]] = [
             _answer("write_file", {"path": "one.txt", "content": "1\n"}),
-            {**_answer("write_file", {"path": "two.txt", "content": "2\n"}),
-             "wait_for_file": str(self.gate)},  # fmt: skip
+            {
+                **_answer("write_file", {"path": "two.txt", "content": "2\n"}),
+                "wait_for_file": str(self.gate),
+            },  # fmt: skip
             _answer("submit_work", {"summary": "both written"}),
         ]
         script = self.gates / "script.json"
@@ -124,7 +126,9 @@ class Deployment:
         """`taskline task run` of the task, stopped at the gate (its second model call)."""
         process = self.start("task", "run", task_id)
         waiting = self.gate.with_name("gate.waiting")
-        wait_for(lambda: waiting.exists() or process.poll() is not None, "the run to reach the gate")
+        wait_for(
+            lambda: waiting.exists() or process.poll() is not None, "the run to reach the gate"
+        )
         assert process.poll() is None, process.communicate()
         return process
 
