@@ -18,11 +18,13 @@ A foreground `taskline task run` starts the workflow in its own process; a
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,10 +41,11 @@ from dbos import (
 
 from taskline import __version__
 from taskline.engine.events import OnEvent, ignore
-from taskline.errors import StoreError
+from taskline.errors import StoreError, TasklineError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
+from taskline.store.base import first_line
 from taskline.store.engine import normalize_url, without_password
 
 R = TypeVar("R")
@@ -145,6 +148,19 @@ def system_database_url(store_url: str, home: Path) -> str:
     return url
 
 
+def _one_line_for_known_faults(record: logging.LogRecord) -> bool:
+    """DBOS logs a workflow's exception with its traceback; for a fault of ours or of a
+    database (already reported to the run's caller as one line) a line is enough."""
+    if record.exc_info and isinstance(record.exc_info[1], (TasklineError, sa.exc.DBAPIError)):
+        error = record.exc_info[1]
+        reason = first_line(error.orig) if isinstance(error, sa.exc.DBAPIError) else str(error)
+        record.msg = f"{record.getMessage().rstrip(':')}: {reason}"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 def launch(
     taskline: Any,
     *,
@@ -175,6 +191,7 @@ def launch(
         config["executor_id"] = executor_id
     if url.startswith("sqlite"):
         config["system_database_engine"] = _sqlite_engine(url)
+    logging.getLogger("dbos").addFilter(_one_line_for_known_faults)  # once: a set
     try:
         DBOS(config=config)  # type: ignore[arg-type]
         if worker_concurrency is None:
@@ -228,6 +245,29 @@ async def run_in_foreground(
     from the run's last finished step: DBOS recovers the unfinished workflows of
     this machine when it launches, and this process waits for them.
     """
+    with _checkpoint_faults(taskline, task_id):
+        return await _run_in_foreground(taskline, task_id, timeout_seconds, on_event)
+
+
+@contextmanager
+def _checkpoint_faults(taskline: Any, task_id: str) -> Iterator[None]:
+    """DBOS's own database failing (full, read-only, gone) as one `StoreError`: the
+    workflow's last checkpoint stands, so the next run of the task resumes it."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        url = system_database_url(taskline.store.url, taskline.home)
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        reason = without_password(first_line(exc.orig), url)
+        raise StoreError(
+            f"database {where} failed: {reason}; task {task_id} was left as it was:"
+            f" run `taskline task run {task_id}` again once the database can be written"
+        ) from exc
+
+
+async def _run_in_foreground(
+    taskline: Any, task_id: str, timeout_seconds: float | None, on_event: OnEvent
+) -> Task:
     launch(taskline, on_event=on_event)
     unfinished = await _unfinished(task_id)
     if unfinished:
@@ -236,7 +276,9 @@ async def run_in_foreground(
             await handle.get_result()
         resumed: Task = taskline.get_task(task_id)
         return resumed
-    taskline.executor().check_runnable(task_id)
+    # No workflow of the task is unfinished, so no process runs it: a task its last run
+    # left IN_PROGRESS (its end could not be written) is retried.
+    taskline.executor().check_runnable(task_id, nobody_runs_it=True)
     with SetWorkflowID(f"run-{task_id}-{new_id()}"):
         handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
     await handle.get_result()
@@ -249,11 +291,11 @@ async def review_in_foreground(
 ) -> Task:
     """Record a person's verdict (and run any rework) as a workflow in this process."""
     launch(taskline, on_event=on_event)
-    with SetWorkflowID(f"review-{task_id}-{new_id()}"):
+    with _checkpoint_faults(taskline, task_id), SetWorkflowID(f"review-{task_id}-{new_id()}"):
         handle = await DBOS.start_workflow_async(
             review_workflow, task_id, approve, feedback, taskline.actor
         )
-    await handle.get_result()
+        await handle.get_result()
     task: Task = taskline.get_task(task_id)
     return task
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ async def billed_call(
     the recorded answer is returned and the model is not paid a second time.
     """
     if site.resumed:
-        recorded = store.find_cost_record(site.run_id, site.purpose, turn)
+        # Off the event loop, as every store call of a run: a write may wait on a lock.
+        recorded = await asyncio.to_thread(store.find_cost_record, site.run_id, site.purpose, turn)
         if recorded is not None and recorded.response is not None:
             return ModelResponse.model_validate(recorded.response)
     started = time.perf_counter()
@@ -51,7 +53,8 @@ async def billed_call(
         response = await model.complete(messages, tools)
     except ResponseParseError as exc:
         # The call was billed before its answer failed to parse: charge it here.
-        store.add_cost_record(
+        await asyncio.to_thread(
+            store.add_cost_record,
             _record(
                 site, turn, model, exc.usage or Usage(), started, "error", exc.attempts
             ).model_copy(
@@ -62,13 +65,14 @@ async def billed_call(
                     "attempt_errors": exc.attempt_errors,
                     "raw_usage": exc.raw_usage,
                 }
-            )
+            ),
         )
         raise
     record = _record(
         site, turn, model, response.usage, started, response.finish_reason, response.attempts
     )
-    store.add_cost_record(
+    await asyncio.to_thread(
+        store.add_cost_record,
         record.model_copy(
             update={
                 "cost_usd": response.cost_usd,
@@ -78,7 +82,7 @@ async def billed_call(
                 "response": response.model_dump(mode="json"),
                 "raw_usage": response.raw_usage,
             }
-        )
+        ),
     )
     return response
 

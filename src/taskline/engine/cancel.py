@@ -66,7 +66,8 @@ class CancelWatcher:
                 by_store[watched.store].append(watched)
             for store, runs in by_store.items():
                 try:
-                    statuses = store.statuses_of({w.task_id for w in runs})
+                    ids = {w.task_id for w in runs}
+                    statuses = await asyncio.to_thread(store.statuses_of, ids)
                 except TasklineError as exc:  # the database is away for now: ask again later
                     log.warning("cannot check whether running tasks were moved: %s", exc)
                     continue

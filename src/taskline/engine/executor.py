@@ -30,6 +30,8 @@ from taskline.errors import (
     IllegalTransitionError,
     InvalidValueError,
     ProviderError,
+    StoreError,
+    TasklineError,
 )
 from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
@@ -44,6 +46,7 @@ from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
 SYSTEM = "system"
+INTERRUPTED = "interrupted: the run stopped before it could record how it ended"
 DIFF_CHARS_FOR_REVIEW = 4000
 
 
@@ -92,11 +95,33 @@ class Executor:
         """Execute an ASSIGNED task (or a FAILED one again) until it is COMPLETED, FAILED,
         or waiting in IN_REVIEW for a person."""
         task, trigger = await self.steps.call("start", self._start, task_id)
-        return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+        try:
+            return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+        except StoreError as exc:
+            # The end of the run could not be written either: it stays for the next
+            # `taskline task run` to resume (durable) or retry.
+            raise StoreError(
+                f"{exc}; task {task_id} was left as it was: run `taskline task run {task_id}`"
+                " again once the database can be written"
+            ) from exc
 
-    def check_runnable(self, task_id: str) -> Task:
-        """The task, if it can be run now; `InvalidValueError` saying why not otherwise."""
+    def check_runnable(self, task_id: str, *, nobody_runs_it: bool = False) -> Task:
+        """The task, if it can be run now; `InvalidValueError` saying why not otherwise.
+
+        `nobody_runs_it` says that no process is running the task (a durable runner knows
+        it from its workflows): a task left IN_PROGRESS by a run that could not record its
+        end is then retried, its stale run closed as `crashed`.
+        """
         task = self.store.get_task(task_id)
+        stranded = self.stranded_run(task)
+        if stranded is not None and nobody_runs_it:
+            return self._close_stranded(task, stranded)
+        if stranded is not None:
+            raise InvalidValueError(
+                f"task {task.id} is IN_PROGRESS with run {stranded.number} marked running;"
+                f" if no process runs it any more, `taskline task move {task.id} FAILED`"
+                " and run it again"
+            )
         if task.status not in (Status.ASSIGNED, Status.FAILED):
             raise InvalidValueError(
                 f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
@@ -119,6 +144,41 @@ class Executor:
             " or use --budget-tokens"
         )
 
+    def stranded_run(self, task: Task) -> Run | None:
+        """The task's last run if it is still marked running while the task is IN_PROGRESS:
+        either some process runs it now, or its process stopped (or lost its database)
+        before it could record how the run ended."""
+        if task.status is not Status.IN_PROGRESS:
+            return None
+        runs = self.store.list_runs(task.id)
+        return runs[-1] if runs and runs[-1].status == "running" else None
+
+    def _close_stranded(self, task: Task, run: Run) -> Task:
+        """End a run nobody runs any more as `crashed`, and fail its task so it can be retried."""
+        self._close_runs_left_running(task.id)
+        failed = self._move_once(
+            task.id,
+            Status.FAILED,
+            actor=self.actor,
+            reason=f"run {run.number} {INTERRUPTED}",
+            expected=Status.IN_PROGRESS,
+            failure_category="crashed",
+        )
+        store_metrics(self.store, task.id)
+        return failed
+
+    def _close_runs_left_running(self, task_id: str) -> None:
+        """Runs of a task that is not IN_PROGRESS any more can run no longer: say so."""
+        for run in self.store.list_runs(task_id):
+            if run.status == "running":
+                self.store.end_run(
+                    run.id,
+                    "failed",
+                    ended_at=utcnow(),
+                    failure_category="crashed",
+                    failure_message=INTERRUPTED,
+                )
+
     def _start(self, task_id: str) -> tuple[Task, RunTrigger]:
         task = self.store.get_task(task_id)
         last = self.store.transitions(task_id)[-1]
@@ -128,6 +188,8 @@ class Executor:
         task = self.check_runnable(task_id)
         trigger: RunTrigger = "retry" if self.store.list_runs(task.id) else "first"
         if task.status is Status.FAILED:
+            # e.g. moved to FAILED by hand after its process died: its run ended then
+            self._close_runs_left_running(task.id)
             task = self._move_once(
                 task.id, Status.ASSIGNED, actor=self.actor, reason="retry", expected=Status.FAILED
             )
@@ -280,9 +342,9 @@ class Executor:
         try:
             return await loop.execute()
         except Exception as exc:  # a bug or a broken store: the task must not stay IN_PROGRESS
-            return Outcome(
-                failure_category="crashed", failure_message=f"{type(exc).__name__}: {exc}"
-            )
+            # Our own errors are one line already; a bug needs its type to be found.
+            message = str(exc) if isinstance(exc, TasklineError) else f"{type(exc).__name__}: {exc}"
+            return Outcome(failure_category="crashed", failure_message=message)
         finally:
             await self.models.release(model)
 

@@ -158,7 +158,8 @@ class AgentLoop:
         self.started = time.monotonic()
         # Read afresh by every execution (it is not a step): a run resumed after a crash
         # may hold records of calls whose steps were not checkpointed.
-        self.site = replace(self.site, resumed=self.store.has_cost_records(self.run.id))
+        resumed = await asyncio.to_thread(self.store.has_cost_records, self.run.id)
+        self.site = replace(self.site, resumed=resumed)
         used_seconds = (utcnow() - self.run.started_at).total_seconds()
         self.started -= used_seconds
         remaining = self.limits.timeout_seconds - used_seconds
@@ -206,11 +207,12 @@ class AgentLoop:
                 results = await self._run_tools(turn, response.tool_calls)
             except asyncio.CancelledError:
                 # The run's time ran out with tools in flight: the billed turn is kept.
+                # On the loop, once: awaiting here could be cancelled again before it is kept.
                 self._store_turn(turn, response, [CANCELLED] * len(response.tool_calls), started_at)
                 raise
             # Not a step either: its inputs are replayed steps' results and the
             # store writes a turn once, so replaying the write is harmless.
-            self._store_turn(turn, response, results, started_at)
+            await asyncio.to_thread(self._store_turn, turn, response, results, started_at)
             messages += [
                 ToolResultMessage(
                     tool_call_id=call.id, name=call.name, content=r.output, is_error=r.is_error
@@ -243,7 +245,7 @@ class AgentLoop:
     async def _checked_call(
         self, turn: int, messages: list[Message], definitions: list[ToolDefinition]
     ) -> ModelResponse | Outcome:
-        stop = self._limit_reached(turn)
+        stop = await asyncio.to_thread(self._limit_reached, turn)
         if stop is not None:
             return stop
         return await billed_call(self.store, self.model, self.site, turn, messages, definitions)

@@ -7,6 +7,7 @@ ones instead of doing them again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -21,5 +22,6 @@ class InlineSteps:
         return await fn(*args)
 
     async def call(self, name: str, fn: Callable[..., R], *args: Any) -> R:
-        """Call `fn(*args)`."""
-        return fn(*args)
+        """Call `fn(*args)` in a worker thread: steps write to the store, which may wait on
+        a lock, and the event loop must not wait with it."""
+        return await asyncio.to_thread(fn, *args)

@@ -76,6 +76,10 @@ class ScriptedResponse(BaseModel):
     """Latency to report (the scripted model does not wait for it)."""
     delay_seconds: float = Field(default=0.0, ge=0)
     """Time to really wait before answering, e.g. to kill a process mid-call in tests."""
+    wait_for_file: Path | None = None
+    """A file to wait for before answering: the model first creates `<file>.waiting`, so a
+    test knows the run is at this call, acts (breaks the database, say), then creates
+    the file to let the run go on."""
     error: str | None = None
     """When set, the call fails with a `ProviderError` carrying this detail."""
     status_code: int | None = None
@@ -170,6 +174,8 @@ class ScriptedModel:
             ToolCall(id=call.id or f"call_{number}_{i}", name=call.name, arguments=call.arguments)
             for i, call in enumerate(scripted.tool_calls)
         )
+        if scripted.wait_for_file is not None:
+            await _gate(scripted.wait_for_file)
         if scripted.delay_seconds:
             await asyncio.sleep(scripted.delay_seconds)
         if self.ledger is not None:
@@ -190,3 +196,13 @@ class ScriptedModel:
 
     async def aclose(self) -> None:
         """Nothing to close."""
+
+
+GATE_POLL_SECONDS = 0.01
+
+
+async def _gate(path: Path) -> None:
+    """Say that a call waits at `path`, then wait until the file exists."""
+    path.with_name(path.name + ".waiting").touch()
+    while not path.exists():
+        await asyncio.sleep(GATE_POLL_SECONDS)

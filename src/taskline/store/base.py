@@ -7,8 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from taskline.store.engine import WRITE
+from taskline.errors import StoreError
+from taskline.store.engine import WRITE, without_password
 
 
 class SqlBase:
@@ -29,7 +31,7 @@ class SqlBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A transaction that will write; on SQLite it takes the write lock at BEGIN."""
-        with self.engine.connect() as connection:
+        with self._faults_as_store_errors(), self.engine.connect() as connection:
             connection = connection.execution_options(**WRITE)
             with connection.begin():
                 yield connection
@@ -37,5 +39,33 @@ class SqlBase:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent view."""
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        with self._faults_as_store_errors(), self.engine.connect() as connection:
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _faults_as_store_errors(self) -> Iterator[None]:
+        """The database failing (full, locked, read-only, corrupt, gone) as one `StoreError`.
+
+        A refused value (a duplicate key, a value the column cannot hold) is no fault of
+        the database and passes through for the caller to translate.
+        """
+        try:
+            yield
+        except (IntegrityError, DataError):
+            raise
+        except DBAPIError as exc:
+            raise store_error(self.engine, exc) from exc
+
+
+def store_error(engine: Engine, exc: DBAPIError) -> StoreError:
+    """One line naming the database (without its password) and what its driver said."""
+    where = engine.url.render_as_string(hide_password=True)
+    url = engine.url.render_as_string(hide_password=False)
+    return StoreError(f"database {where} failed: {without_password(first_line(exc.orig), url)}")
+
+
+def first_line(error: BaseException | None) -> str:
+    """The first line of a driver's message (the rest is SQL and parameters)."""
+    text = str(error).strip() if error is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__

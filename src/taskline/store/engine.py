@@ -13,6 +13,9 @@ from sqlalchemy.exc import ArgumentError
 from taskline.errors import ConfigError
 from taskline.private import private_sqlite
 
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+"""How long a SQLite writer waits for another's write lock before giving up."""
+
 WRITE = {"taskline_write": True}
 """Execution options for a connection that will write (see `_begin_sqlite`)."""
 
@@ -57,7 +60,9 @@ def create_store_engine(url: str) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         private_sqlite(parsed.database)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        # How long a writer waits for another one's lock: `?timeout=SECONDS` in the URL.
+        waits = {} if "timeout" in parsed.query else {"timeout": DEFAULT_LOCK_TIMEOUT_SECONDS}
+        engine = create_engine(parsed, connect_args=waits)
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine

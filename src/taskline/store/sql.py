@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from taskline.errors import (
     AlreadyExistsError,
@@ -27,6 +27,7 @@ from taskline.errors import (
 from taskline.ids import new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
+from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
 from taskline.store.migrate import ensure_schema
 from taskline.store.runs import RunQueries
@@ -48,9 +49,9 @@ class SqlStore(RunQueries, WorkerQueries):
             ensure_schema(engine)
         except BaseException as exc:
             engine.dispose()  # a half-opened store must not leak its connections
-            if isinstance(exc, OperationalError):
+            if isinstance(exc, DBAPIError):  # a corrupt file, no rights, nobody listening
                 where = engine.url.render_as_string(hide_password=True)
-                reason = without_password(_first_line(exc.orig), url)
+                reason = without_password(first_line(exc.orig), url)
                 raise StoreError(f"cannot open database {where}: {reason}") from exc
             raise
         return cls(engine)
@@ -401,10 +402,6 @@ class SqlStore(RunQueries, WorkerQueries):
                     deps[task_id].append(depends_on)
             total = conn.execute(count).scalar_one()
         return [_task_from_row(row, deps[row.id]) for row in rows], total
-
-
-def _first_line(error: BaseException | None) -> str:
-    return str(error).strip().splitlines()[0] if error is not None and str(error) else "error"
 
 
 def _agent_row(agent: Agent) -> dict[str, Any]:
