@@ -2,6 +2,7 @@
 
     TasklineError
     ├── InvalidValueError        a value a user gave is not acceptable
+    │   └── AmbiguousIdError     an id prefix that several tasks or runs start with
     ├── ConfigError              taskline.toml or the environment is wrong
     │   └── ModelReferenceError  a model reference names no model taskline can reach
     ├── NotFoundError            no task or agent with that id or name
@@ -54,6 +55,22 @@ class ConfigError(TasklineError):
 
 class StoreError(TasklineError):
     """The database cannot be opened, reached or migrated."""
+
+
+class AmbiguousIdError(InvalidValueError):
+    """A shortened id that more than one task (or run) starts with."""
+
+    def __init__(
+        self, kind: str, prefix: str, candidates: Sequence[str], *, more: bool = False
+    ) -> None:
+        self.kind = kind
+        self.prefix = prefix
+        self.candidates = tuple(candidates)
+        """The ids `prefix` could mean (the first few when `more`)."""
+        self.more = more
+        """More ids than `candidates` start with `prefix`."""
+        listed = ", ".join(self.candidates) + (", …" if more else "")
+        super().__init__(f"{kind} id {prefix!r} is ambiguous: it could be {listed}")
 
 
 class NotFoundError(TasklineError):

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from taskline.costs import CostTotals
+from taskline.ids import short_ids
 from taskline.lifecycle import Status
 from taskline.models import Agent, Task, TaskEvent, Transition
 from taskline.records import Artifact, CostRecord, Review, TaskDetail, TaskMetrics
@@ -164,19 +165,42 @@ def _budget(usd: Decimal | None, tokens: int | None) -> str:
     return ", ".join(parts) or "-"
 
 
-def tasks_table(tasks: Sequence[Task]) -> None:
-    """Tasks as a table."""
-    table = Table("status", "priority", "assignee", "title")
+def _ids(ids: Sequence[str], full: bool) -> dict[str, str]:
+    """How a table shows each id: a prefix unique among them, or (`full`) the whole id."""
+    return {i: i for i in ids} if full else short_ids(ids)
+
+
+def _one_line(table: Table, name: str) -> None:
+    """A column of free text that gives up its width first when the terminal is narrow;
+    its cells are `_cut` so that each stays on one line."""
+    table.add_column(name, overflow="ellipsis")
+
+
+def _cut(text: str) -> Text:
+    """Someone's text as a cell on one line, cut with `…` where the column ends."""
+    cell = _text(text.replace("\n", " "))
+    # the cell's own no_wrap wins over its column, which must stay wrappable to shrink
+    cell.no_wrap = True
+    cell.overflow = "ellipsis"
+    return cell
+
+
+def tasks_table(tasks: Sequence[Task], *, full_ids: bool = False) -> None:
+    """Tasks as a table, ids shortened to a unique prefix unless `full_ids`."""
     # Ids are copied into other commands: never cut or wrap them.
-    table.add_column("id", no_wrap=True, min_width=26)
-    table.columns.insert(0, table.columns.pop())
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for name in ("status", "priority", "assignee"):
+        table.add_column(name, no_wrap=True)
+    _one_line(table, "title")
+    shown_ids = _ids([task.id for task in tasks], full_ids)
     for task in tasks:
         table.add_row(
-            task.id,
+            shown_ids[task.id],
             _status(task.status),
             task.priority,
             _text(task.assignee or "-"),
-            _text(task.title),
+            _cut(task.title),
         )
     _console().print(table if tasks else "no tasks")
 
@@ -282,7 +306,7 @@ def transitions_table(trail: Sequence[Transition]) -> Table:
     table = Table("#", title="Transitions")
     for column in ("at", "from", "to", "actor"):
         table.add_column(column, no_wrap=True)
-    table.add_column("reason")
+    _one_line(table, "reason")
     for t in trail:
         table.add_row(
             str(t.seq),
@@ -290,7 +314,7 @@ def transitions_table(trail: Sequence[Transition]) -> Table:
             _status(t.from_status),
             _status(t.to_status),
             _text(t.actor),
-            _text(t.reason),
+            _cut(t.reason),
         )
     return table
 
@@ -302,17 +326,21 @@ def usd(amount: Decimal | None) -> str:
     return f"${amount:.6f}" if amount < 1 else f"${amount:,.2f}"
 
 
-def costs_table(records: Sequence[CostRecord], totals: CostTotals) -> None:
-    """Cost records as a table, then their totals."""
+def costs_table(
+    records: Sequence[CostRecord], totals: CostTotals, *, full_ids: bool = False
+) -> None:
+    """Cost records as a table, then their totals; task ids shortened unless `full_ids`."""
     console = _console()
     if not records:
         console.print("no billed calls yet")
         return
     table = Table("at", "task", "turn", "agent", "model", "in", "out", "cached", "cost", "source")
+    table.columns[1].no_wrap = True
+    shown_ids = _ids([r.task_id for r in records], full_ids)
     for r in records:
         table.add_row(
             _when(r.created_at),
-            r.task_id,
+            shown_ids[r.task_id],
             f"{r.turn}" if r.purpose == "agent" else f"review {r.turn}",
             _text(r.agent),
             _text(f"{r.provider}:{r.model}"),
@@ -378,14 +406,16 @@ def metrics_detail(m: TaskMetrics) -> None:
     _console().print(metrics_line(m))
 
 
-def artifacts_table(artifacts: Sequence[Artifact]) -> None:
-    """Artifacts as a table."""
+def artifacts_table(artifacts: Sequence[Artifact], *, full_ids: bool = False) -> None:
+    """Artifacts as a table; run ids shortened unless `full_ids`."""
     if not artifacts:
         _console().print("no artifacts")
         return
     table = Table("run", "change", "path", "size", "sha256")
+    table.columns[0].no_wrap = True
+    shown_ids = _ids([a.run_id for a in artifacts], full_ids)
     for a in artifacts:
-        table.add_row(a.run_id[-6:], a.change, _text(a.path), f"{a.size:,}", a.sha256[:12])
+        table.add_row(shown_ids[a.run_id], a.change, _text(a.path), f"{a.size:,}", a.sha256[:12])
     _console().print(table)
 
 

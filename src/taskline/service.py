@@ -33,7 +33,8 @@ from taskline.config import (
 from taskline.engine.blobs import BlobStore
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor
-from taskline.errors import InvalidValueError
+from taskline.errors import AmbiguousIdError, InvalidValueError, NotFoundError
+from taskline.ids import IdKind, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
@@ -49,6 +50,9 @@ if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
     from taskline.durable import Enqueuer
 
 T = TypeVar("T")
+
+# Candidates an ambiguous id prefix names: enough to pick from, never a flood.
+_SHOWN = 5
 
 
 def default_actor() -> str:
@@ -257,6 +261,25 @@ class Taskline:
         for reviewer in task.reviewers:
             self.store.get_agent(reviewer)
         return self.store.create_task(task, actor=self.actor, reason=reason)
+
+    def resolve_task_id(self, prefix: str) -> str:
+        """The id of the one task whose id starts with `prefix` (in any case), as git
+        takes a commit's hash; `AmbiguousIdError` names the candidates when several do,
+        `NotFoundError` when none does."""
+        return self._resolve("task", prefix)
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The id of the one run whose id starts with `prefix`; see `resolve_task_id`."""
+        return self._resolve("run", prefix)
+
+    def _resolve(self, kind: IdKind, text: str) -> str:
+        prefix = normalized_prefix(text)
+        found = [] if prefix is None else self.store.ids_starting(kind, prefix, limit=_SHOWN + 1)
+        if not found:
+            raise NotFoundError(kind, text)
+        if len(found) > 1:
+            raise AmbiguousIdError(kind, text, found[:_SHOWN], more=len(found) > _SHOWN)
+        return found[0]
 
     def get_task(self, task_id: str) -> Task:
         """The task with that id; `NotFoundError` if there is none."""

@@ -33,25 +33,27 @@ def key(kind: str, value: str) -> str:
     return value
 
 
-def _task_id(task_id: Annotated[str, Path(description="The task's id.")]) -> str:
-    return key("task", task_id)
-
-
-def _existing_task_id(task_id: Annotated[str, Depends(_task_id)], tl: Tl) -> str:
-    tl.get_task(task_id)
-    return task_id
+def _task_id(
+    task_id: Annotated[str, Path(description="The task's id, or any unique prefix of it.")],
+    tl: Tl,
+) -> str:
+    return tl.resolve_task_id(key("task", task_id))
 
 
 def _agent_name(name: Annotated[str, Path(description="The agent's name.")]) -> str:
     return key("agent", name)
 
 
-def _run_id(run_id: Annotated[str, Path(description="The run's id.")]) -> str:
-    return key("run", run_id)
+def _run_id(
+    run_id: Annotated[str, Path(description="The run's id, or any unique prefix of it.")],
+    tl: Tl,
+) -> str:
+    return tl.resolve_run_id(key("run", run_id))
 
 
 TaskId = Annotated[str, Depends(_task_id)]
-ExistingTaskId = Annotated[str, Depends(_existing_task_id)]
-"""A task id checked before the endpoint runs: a stream answers 404 before it starts."""
+"""The full id of an existing task, from an id or a prefix in the path; 404 before the
+endpoint runs when there is no such task, 422 when the prefix is ambiguous."""
+ExistingTaskId = TaskId
 AgentName = Annotated[str, Depends(_agent_name)]
 RunId = Annotated[str, Depends(_run_id)]

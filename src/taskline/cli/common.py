@@ -46,7 +46,15 @@ app.add_typer(task_app, name="task")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Reason = Annotated[str, typer.Option("--reason", "-r", help="Why, kept in the transition log.")]
-TaskId = Annotated[str, typer.Argument(metavar="TASK", help="The task's id.", show_default=False)]
+TaskId = Annotated[
+    str,
+    typer.Argument(
+        metavar="TASK", help="The task's id, or any unique prefix of it.", show_default=False
+    ),
+]
+FullIds = Annotated[
+    bool, typer.Option("--full-ids", help="Show whole ids instead of unique prefixes.")
+]
 StatusArg = Annotated[
     Status,
     typer.Argument(

@@ -10,6 +10,7 @@ import typer
 
 from taskline import render
 from taskline.cli.common import (
+    FullIds,
     JsonFlag,
     Reason,
     StatusArg,
@@ -136,7 +137,7 @@ def create_from_options(
         criteria=criterion or (),
         checks=check or (),
         expected_artifacts=expect or (),
-        depends_on=depends_on or (),
+        depends_on=[tl.resolve_task_id(task_id) for task_id in depends_on or ()],
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
         max_turns=max_turns,
@@ -166,6 +167,7 @@ def task_run(
     An interrupted run of an IN_PROGRESS task is resumed from its last finished step.
     """
     with _taskline() as tl:
+        task_id = tl.resolve_task_id(task_id)
         if detach:
             workflow_id = tl.enqueue_run(task_id, timeout_seconds=timeout)
             typer.echo(f"{task_id} queued as {workflow_id}")
@@ -213,7 +215,7 @@ def task_assign(
 ) -> None:
     """Assign a task to an agent (or hand an ASSIGNED task to another agent)."""
     with _taskline() as tl:
-        task = tl.assign(task_id, agent, reason=reason)
+        task = tl.assign(tl.resolve_task_id(task_id), agent, reason=reason)
     render.moved(task)
 
 
@@ -221,21 +223,21 @@ def task_assign(
 def task_block(task_id: TaskId, reason: Reason = "") -> None:
     """Put a task on hold (BLOCKED)."""
     with _taskline() as tl:
-        render.moved(tl.block(task_id, reason=reason))
+        render.moved(tl.block(tl.resolve_task_id(task_id), reason=reason))
 
 
 @task_app.command("unblock")
 def task_unblock(task_id: TaskId, reason: Reason = "") -> None:
     """Take a BLOCKED task off hold (back to ASSIGNED)."""
     with _taskline() as tl:
-        render.moved(tl.unblock(task_id, reason=reason))
+        render.moved(tl.unblock(tl.resolve_task_id(task_id), reason=reason))
 
 
 @task_app.command("cancel")
 def task_cancel(task_id: TaskId, reason: Reason = "") -> None:
     """Cancel a task for good (CANCELLED)."""
     with _taskline() as tl:
-        render.moved(tl.cancel(task_id, reason=reason))
+        render.moved(tl.cancel(tl.resolve_task_id(task_id), reason=reason))
 
 
 @task_app.command("move")
@@ -249,13 +251,14 @@ def task_move(
 ) -> None:
     """Move a task to STATUS, as the lifecycle table allows (the operator's raw move)."""
     with _taskline() as tl:
-        render.moved(tl.move(task_id, status, reason=reason, assignee=assignee))
+        render.moved(tl.move(tl.resolve_task_id(task_id), status, reason=reason, assignee=assignee))
 
 
 @task_app.command("show")
 def task_show(task_id: TaskId, as_json: JsonFlag = False) -> None:
     """Show a task with its transition log."""
     with _taskline() as tl:
+        task_id = tl.resolve_task_id(task_id)
         task = tl.get_task(task_id)
         trail = tl.transitions(task_id)
         events = tl.events(task_id)
@@ -272,6 +275,7 @@ def task_list(
         Status | None, typer.Option(case_sensitive=False, help="Only tasks in this status.")
     ] = None,
     as_json: JsonFlag = False,
+    full_ids: FullIds = False,
 ) -> None:
     """List tasks, oldest first."""
     with _taskline() as tl:
@@ -279,4 +283,4 @@ def task_list(
     if as_json:
         _print_json([task.model_dump(mode="json") for task in tasks])
     else:
-        render.tasks_table(tasks)
+        render.tasks_table(tasks, full_ids=full_ids)

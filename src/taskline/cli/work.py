@@ -9,6 +9,7 @@ import typer
 
 from taskline import render
 from taskline.cli.common import (
+    FullIds,
     JsonFlag,
     TaskId,
     _print_json,
@@ -30,10 +31,11 @@ def costs(
         str | None, typer.Option("--task", metavar="TASK", help="Only this task's calls.")
     ] = None,
     as_json: JsonFlag = False,
+    full_ids: FullIds = False,
 ) -> None:
     """List billed LLM calls with their tokens and cost, and the totals."""
     with _taskline() as tl:
-        records = tl.cost_records(task_id)
+        records = tl.cost_records(None if task_id is None else tl.resolve_task_id(task_id))
     totals = total(records)
     if as_json:
         _print_json(
@@ -43,7 +45,7 @@ def costs(
             }
         )
     else:
-        render.costs_table(records, totals)
+        render.costs_table(records, totals, full_ids=full_ids)
 
 
 review_app = typer.Typer(help="Approve or reject work waiting for a person.", no_args_is_help=True)
@@ -77,14 +79,16 @@ def execute(tl: Taskline, task_id: str, timeout_seconds: float | None) -> Task:
 def review_approve(task_id: TaskId, feedback: Feedback = "") -> None:
     """Approve the work of a task in IN_REVIEW: it becomes COMPLETED."""
     with _taskline() as tl:
-        finish(tl.review(task_id, approve=True, feedback=feedback), tl)
+        finish(tl.review(tl.resolve_task_id(task_id), approve=True, feedback=feedback), tl)
 
 
 @review_app.command("reject")
 def review_reject(task_id: TaskId, feedback: Feedback = "") -> None:
     """Reject the work: the agent reworks it with the feedback (FAILED past max_rework)."""
     with _taskline() as tl, LiveProgress() as progress:
-        task = tl.review(task_id, approve=False, feedback=feedback, on_event=progress)
+        task = tl.review(
+            tl.resolve_task_id(task_id), approve=False, feedback=feedback, on_event=progress
+        )
     with _taskline() as tl:
         finish(task, tl)
 
@@ -97,15 +101,17 @@ def artifacts(
         Path | None,
         typer.Option(help="Write the artifacts' final contents into this directory."),
     ] = None,
+    full_ids: FullIds = False,
 ) -> None:
     """List the files a task's runs created, modified or deleted."""
     with _taskline() as tl:
+        task_id = tl.resolve_task_id(task_id)
         found = tl.artifacts(task_id)
         written = tl.extract_artifacts(task_id, extract) if extract is not None else []
     if as_json:
         _print_json([a.model_dump(mode="json", exclude={"task_id"}) for a in found])
     else:
-        render.artifacts_table(found)
+        render.artifacts_table(found, full_ids=full_ids)
     for path in written:
         typer.echo(f"extracted {path}", err=True)
 
@@ -120,6 +126,7 @@ def metrics(
     """Overhead per task: turns, tokens, cost, duration — or their distributions."""
     with _taskline() as tl:
         if task_id is not None:
+            task_id = tl.resolve_task_id(task_id)
             stored = tl.metrics(task_id)
             if stored is None:
                 raise InvalidValueError(f"task {task_id} has no metrics yet: it has not finished")

@@ -24,14 +24,21 @@ from taskline.errors import (
     NotFoundError,
     StoreError,
 )
-from taskline.ids import new_id
+from taskline.ids import IdKind, new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
 from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
 from taskline.store.migrate import ensure_schema
 from taskline.store.runs import RunQueries
-from taskline.store.tables import agents, task_dependencies, task_events, tasks, transitions
+from taskline.store.tables import (
+    agents,
+    runs,
+    task_dependencies,
+    task_events,
+    tasks,
+    transitions,
+)
 from taskline.store.workers import WorkerQueries
 
 _TASK_COLUMNS = [c.name for c in tasks.columns]
@@ -135,6 +142,22 @@ class SqlStore(RunQueries, WorkerQueries):
         """The task with id `task_id`."""
         with self._read() as conn:
             return self._get_task(conn, task_id)
+
+    def ids_starting(self, kind: IdKind, prefix: str, *, limit: int) -> list[str]:
+        """Up to `limit` ids of tasks (or runs) that start with `prefix`, in order.
+
+        `prefix` is taken literally: `%` and `_` match themselves, not any character.
+        """
+        column = (tasks if kind == "task" else runs).c.id
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            select(column)
+            .where(column.like(escaped + "%", escape="\\"))
+            .order_by(column)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
 
     def statuses_of(self, task_ids: Iterable[str]) -> dict[str, Status]:
         """The status of each of these tasks (unknown ids are left out)."""
