@@ -192,7 +192,7 @@ def test_list_json_and_filter(cli: CliRunner) -> None:
     assert [(t["id"], t["status"]) for t in listed] == [(first, "CREATED"), (second, "ASSIGNED")]
     assigned = json.loads(run(cli, "task", "list", "--status", "assigned", "--json").stdout)
     assert [t["id"] for t in assigned] == [second]
-    table = run(cli, "task", "list").stdout
+    table = run(cli, "task", "list", "--full-ids").stdout
     assert first in table
     assert second in table
     agents = json.loads(run(cli, "agent", "list", "--json").stdout)

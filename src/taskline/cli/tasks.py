@@ -22,6 +22,7 @@ from taskline.cli.common import (
     task_app,
 )
 from taskline.cli.work import execute, finish
+from taskline.errors import NotFoundError
 from taskline.lifecycle import Status
 from taskline.models import PRIORITIES, Task
 from taskline.service import Taskline
@@ -137,7 +138,7 @@ def create_from_options(
         criteria=criterion or (),
         checks=check or (),
         expected_artifacts=expect or (),
-        depends_on=[tl.resolve_task_id(task_id) for task_id in depends_on or ()],
+        depends_on=[_dependency(tl, text) for text in depends_on or ()],
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
         max_turns=max_turns,
@@ -150,6 +151,15 @@ def create_from_options(
         max_rework=max_rework,
         workspace=None if workspace is None else workspace.resolve(),
     )
+
+
+def _dependency(tl: Taskline, text: str) -> str:
+    """The task `text` names (an id or a unique prefix); as typed when no task has it,
+    for `create_task` to refuse as an unknown dependency."""
+    try:
+        return tl.resolve_task_id(text)
+    except NotFoundError:
+        return text
 
 
 @task_app.command("run")
