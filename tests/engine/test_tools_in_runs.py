@@ -123,9 +123,7 @@ def meet(mine: str, other: str) -> str:
 
     Run one after the other, the first waits for a mark that never comes and times out.
     """
-    return (
-        f"touch {mine}.here; until [ -e {other}.here ]; do sleep 0.01; done; echo {mine}"
-    )
+    return f"touch {mine}.here; until [ -e {other}.here ]; do sleep 0.01; done; echo {mine}"
 
 
 def test_tool_calls_of_one_turn_run_concurrently(tl: Taskline, home: Path) -> None:
