@@ -59,7 +59,8 @@ def test_postgres_stopped_mid_run_is_one_line_and_the_task_runs_once_it_is_back(
     code, err = deployment.finish(process)
 
     assert code == 1
-    assert last_line(err).startswith("error: ") and task_id in last_line(err), err
+    assert last_line(err).startswith("error: "), err
+    assert task_id in last_line(err), err
     server.start()
     with deployment.library() as tl:
         assert tl.get_task(task_id).status.value == "IN_PROGRESS"
