@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,15 +43,27 @@ class PacedModel:
 
     provider = "scripted"
 
-    def __init__(self, responses: Sequence[ScriptedResponse], delay_seconds: float) -> None:
+    def __init__(
+        self,
+        responses: Sequence[ScriptedResponse],
+        delay_seconds: float,
+        last_answer_after: threading.Event | None = None,
+    ) -> None:
         self.inner = ScriptedModel(responses)
         self.model = self.inner.model
         self.delay_seconds = delay_seconds
+        self.left = len(responses)
+        self.last_answer_after = last_answer_after
 
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()
     ) -> ModelResponse:
         await asyncio.sleep(self.delay_seconds)
+        self.left -= 1
+        if self.left == 0 and self.last_answer_after is not None:
+            # Held until the test has seen the run in progress; a minute is only a ceiling.
+            opened = await asyncio.to_thread(self.last_answer_after.wait, 60)
+            assert opened, "the test never let the last answer go"
         return await self.inner.complete(messages, tools)
 
     async def aclose(self) -> None:

@@ -5,6 +5,7 @@ and see it COMPLETED with its metrics. Screenshots go to the test's tmp director
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,8 +64,10 @@ def finished_tasks(tl: Taskline) -> None:
 def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> None:
     finished_tasks(served)
 
+    let_it_submit = threading.Event()
+
     def factory(_ref: str) -> Model:
-        return PacedModel(greeting(), delay_seconds=0.6)
+        return PacedModel(greeting(), delay_seconds=0, last_answer_after=let_it_submit)
 
     served.model_factory = factory
     # Kept after the run (build/ is ignored by git), for a person to look at.
@@ -95,10 +98,12 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> N
         form.locator("[name=agent]").select_option("writer")
         form.locator("button[type=submit]").click()
 
-        expect(page.locator(".live")).to_contain_text("turn", timeout=10_000)
-        expect(page.locator("#status")).to_have_text("IN PROGRESS")
+        # The run waits before its last answer until the page has shown it in progress.
+        expect(page.locator(".live")).to_contain_text("turn", timeout=60_000)
+        expect(page.locator("#status")).to_have_text("IN PROGRESS", timeout=60_000)
         page.screenshot(path=shots / "1-running.png", full_page=True)
-        expect(page.locator("#status")).to_have_text("IN REVIEW", timeout=15_000)
+        let_it_submit.set()
+        expect(page.locator("#status")).to_have_text("IN REVIEW", timeout=60_000)
         expect(page.locator("#review")).to_be_visible()
         expect(page.locator(".live")).to_have_text("waiting for your review")
         page.locator("table.artifacts").get_by_role("button", name="hello.txt").click()
@@ -107,7 +112,7 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> N
 
         page.fill("#review textarea", "Looks good.")
         page.click("button.approve")
-        expect(page.locator("#status")).to_have_text("COMPLETED", timeout=10_000)
+        expect(page.locator("#status")).to_have_text("COMPLETED", timeout=60_000)
         expect(page.locator("[data-metric=turns] .tile-value")).to_have_text("2")
         expect(page.locator("[data-metric=cost] .tile-value")).to_have_text("$0.002")
         expect(page.locator("#summary")).to_contain_text("Wrote hello.txt.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,18 +107,36 @@ def test_results_come_in_the_order_of_the_calls(context: ToolContext, workspace_
     ]
 
 
+@dataclass
+class MeetingTool:
+    """A tool whose calls each wait for all the others to be inside it at the same time.
+
+    Run one after the other, the first call waits in vain and fails after a minute.
+    """
+
+    expected: int
+    name: str = "meet"
+    description: str = "Waits until every call has arrived."
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    arrived: int = 0
+    everyone_here: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolResult:
+        self.arrived += 1
+        if self.arrived == self.expected:
+            self.everyone_here.set()
+        async with asyncio.timeout(60):
+            await self.everyone_here.wait()
+        return ToolResult(output=f"met {self.arrived}", duration_ms=0)
+
+
 def test_calls_run_concurrently(context: ToolContext) -> None:
-    calls = [
-        ToolCall(id=str(n), name="run_command", arguments={"command": "sleep 0.5"})
-        for n in range(2)
-    ]
+    meeting = MeetingTool(expected=2)
+    calls = [ToolCall(id=str(n), name="meet", arguments={}) for n in range(2)]
 
-    started = time.monotonic()
-    results = run_calls(calls, builtin_tools(None), context)
-    elapsed_seconds = time.monotonic() - started
+    results = run_calls(calls, [meeting], context)
 
-    assert [(r.output, r.is_error) for r in results] == [("[exit code 0]", False)] * 2
-    assert elapsed_seconds < 0.9
+    assert [(r.output, r.is_error) for r in results] == [("met 2", False)] * 2
 
 
 def test_a_tool_the_agent_may_not_use_is_an_error(

@@ -53,6 +53,13 @@ class PostgresServer:
     """TCP port on 127.0.0.1."""
     host: str = "127.0.0.1"
     """Always loopback."""
+    control: list[str] | None = None
+    """`pg_ctl -D <data>` as the server's user, for `stop` and `start`; None for a server
+    this process did not start."""
+    options: str = ""
+    """The server options `start` passes again."""
+    log: Path | None = None
+    """The server's log file."""
 
     def url(self, database: str = "postgres") -> str:
         """SQLAlchemy URL of `database` on this server."""
@@ -68,6 +75,24 @@ class PostgresServer:
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'.encode())
         return self.url(name)
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server as a crash or an operator would (`immediate`, `fast`, `smart`)."""
+        if self.control is None:
+            raise PostgresUnavailable("this server was not started here: cannot stop it")
+        _run([*self.control, "-m", mode, "-w", "-t", "60", "stop"])
+
+    def start(self) -> None:
+        """Start the stopped server again, on the same port and data."""
+        if self.control is None:
+            raise PostgresUnavailable("this server was not started here: cannot start it")
+        _run([*self.control, "-o", self.options, "-l", str(self.log), "-w", "-t", "60", "start"])
+
+    def running(self) -> bool:
+        """Whether the server is up (`pg_ctl status`)."""
+        if self.control is None:
+            return True
+        return subprocess.run([*self.control, "status"], capture_output=True).returncode == 0
 
 
 def _as_server_user(command: Sequence[str]) -> list[str]:
@@ -120,19 +145,17 @@ def throwaway_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
         )
         if not durable:
             options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-        _run(
-            _as_server_user(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                 str(root / "server.log"), "-w", "-t", "60", "start"]
-            )
-        )  # fmt: skip
+        server = PostgresServer(
+            port=port,
+            control=_as_server_user([str(bindir / "pg_ctl"), "-D", str(data)]),
+            options=options,
+            log=root / "server.log",
+        )
+        server.start()
         try:
-            yield PostgresServer(port=port)
+            yield server
         finally:
-            _run(
-                _as_server_user(
-                    [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-                )
-            )
+            if server.running():
+                server.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
