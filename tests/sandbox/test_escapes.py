@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from taskline.tools import ToolContext, ToolResult, Workspace
-from taskline.tools.sandbox import AgentAccess, Sandbox, SandboxSettings
+from taskline.tools.sandbox import AgentAccess, Sandbox, SandboxSettings, toolchains_in_tmp
 from taskline.tools.shell import RUN_COMMAND
 from tests.tools.helpers import call
 
@@ -262,3 +262,29 @@ def test_a_1_gb_write_stops_at_the_file_size_limit(workspace: Path) -> None:
         True,
     )
     assert (workspace / "big").stat().st_size == limit_bytes
+
+
+def test_toolchains_under_tmp_stay_visible_read_only(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+
+    binds = toolchains_in_tmp(f"/usr/bin:{venv / 'bin'}::/tmp", str(venv), "/usr")
+
+    assert binds == ["--ro-bind", str(venv), str(venv), "--ro-bind", *[str(venv / "bin")] * 2]
+
+
+def test_a_tool_under_tmp_runs_in_the_sandbox(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "hello-tool").write_text("#!/bin/sh\necho hello from /tmp\n")
+    (tools / "hello-tool").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.defpath}")
+
+    result = run(f"hello-tool; touch {tools}/x", in_sandbox(workspace))
+
+    assert (result.output, result.is_error) == (
+        f"hello from /tmp\ntouch: cannot touch '{tools}/x': Read-only file system\n[exit code 1]",
+        True,
+    )

@@ -148,6 +148,7 @@ class Sandbox:
         if not self.access.network:
             argv.append("--unshare-net")
         argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        argv += toolchains_in_tmp(os.environ.get("PATH", ""), sys.prefix)
         # A hidden directory that holds the workspace is hidden before the workspace is
         # bound into it; one inside the workspace after, or the bind would show it again.
         hidden = self.hidden_paths()
@@ -189,6 +190,22 @@ class Sandbox:
             f"--fsize={limits.file_size_bytes}",
             "--",
         ]
+
+
+def toolchains_in_tmp(path_variable: str, *prefixes: str) -> list[str]:
+    """Read-only binds that keep toolchains under /tmp visible below the private /tmp.
+
+    The sandbox's /tmp is empty, so a virtual environment or a tool that lives
+    there (a clone in /tmp, as CI machines often make) would vanish from the
+    commands' PATH: the Python taskline runs in (`prefixes`) and the PATH
+    entries under /tmp are bound back, read-only.
+    """
+    wanted = [*prefixes, *(entry for entry in path_variable.split(os.pathsep) if entry)]
+    binds: list[str] = []
+    for place in dict.fromkeys(_real(Path(p)) for p in wanted):
+        if place.is_relative_to("/tmp") and place != Path("/tmp") and place.is_dir():
+            binds += ["--ro-bind", str(place), str(place)]
+    return binds
 
 
 def _hide(paths: Iterable[Path]) -> list[str]:
