@@ -60,7 +60,8 @@ def test_default_reply_and_latency() -> None:
             assert body["content"] == [{"type": "text", "text": "same"}]
         elapsed = time.perf_counter() - started
 
-    assert 0.2 <= elapsed < 1.0
+    # Each answer waited its latency; no upper bound, which only a loaded machine would test.
+    assert elapsed >= 0.2
     assert [r.api for r in server.requests] == ["anthropic", "anthropic"]
 
 
