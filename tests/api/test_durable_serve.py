@@ -79,11 +79,23 @@ class Site:
         finally:
             store.close()
 
+    @property
+    def gate(self) -> Path:
+        return self.tmp_path / "gate"
+
+    def wait_at_gate(self) -> None:
+        wait_for(lambda: self.gate.with_name("gate.waiting").exists())
+
     def log(self) -> str:
         return (self.tmp_path / "servers.log").read_text(errors="replace")
 
-    def agent_script(self, delay_seconds: float) -> tuple[Path, Path]:
-        """A scripted agent's answers, by turn; returns the script and its ledger."""
+    def agent_script(self, delay_seconds: float, gate_at: int | None = None) -> tuple[Path, Path]:
+        """A scripted agent's answers, by turn; returns the script and its ledger.
+
+        With `gate_at`, call number `gate_at` (from 0) waits for `self.gate` to exist,
+        after saying so with `gate.waiting`: the run stops at a known call, however
+        slow the machine.
+        """
         ledger = self.tmp_path / "agent.ledger"
         ledger.touch()
         responses: list[dict[str, Any]] = [
@@ -91,6 +103,8 @@ class Site:
             for i in range(TURNS)
         ]
         responses.append(answer("submit_work", {"summary": "all written"}, delay_seconds))
+        if gate_at is not None:
+            responses[gate_at]["wait_for_file"] = str(self.gate)
         script = self.tmp_path / "agent.json"
         script.write_text(
             json.dumps({"responses": responses, "by_turn": True, "ledger": str(ledger)})
@@ -172,22 +186,16 @@ def test_a_run_started_over_http_completes(site: Site) -> None:
 
 
 def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
-    script, ledger = site.agent_script(delay_seconds=0.3)
+    # Killed while the fourth call waits at the gate: three calls answered and recorded.
+    script, ledger = site.agent_script(delay_seconds=0.0, gate_at=3)
     with site.server() as (killed, client):
         task_id = start_run(client, script)
-
-        def recorded() -> int:
-            calls: int = client.get("/api/costs", params={"task": task_id}).json()["totals"][
-                "calls"
-            ]
-            return calls
-
-        # Killed once a call is recorded (see tests/test_durable.py's KILL_POINTS on why).
-        wait_for(lambda: recorded() >= 3)
+        site.wait_at_gate()
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     paid_before = len(ledger.read_text().splitlines())
-    assert (site.status(task_id), 3 <= paid_before < CALLS) == (Status.IN_PROGRESS, True)
+    assert (site.status(task_id), paid_before) == (Status.IN_PROGRESS, 3)
+    site.gate.touch()
 
     with site.server() as (_restarted, client):
         wait_for(lambda: completed(client, task_id))  # no second run request
@@ -195,14 +203,16 @@ def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> Non
 
 
 def test_a_stopped_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
-    script, ledger = site.agent_script(delay_seconds=0.3)
+    # Stopped while the third call waits at the gate: two calls answered and recorded.
+    script, ledger = site.agent_script(delay_seconds=0.0, gate_at=2)
     with site.server() as (stopped, client):
         task_id = start_run(client, script)
-        wait_for(lambda: len(ledger.read_text().splitlines()) >= 2)
+        site.wait_at_gate()
         stopped.send_signal(signal.SIGINT)  # Ctrl-C: the run stays unfinished, resumable
-        assert stopped.wait(timeout=30) == 0, site.log()
+        assert stopped.wait(timeout=120) == 0, site.log()
     paid_before = len(ledger.read_text().splitlines())
-    assert (site.status(task_id), 2 <= paid_before < CALLS) == (Status.IN_PROGRESS, True)
+    assert (site.status(task_id), paid_before) == (Status.IN_PROGRESS, 2)
+    site.gate.touch()
 
     with site.server() as (_restarted, client):
         wait_for(lambda: completed(client, task_id))  # no second run request
