@@ -159,6 +159,10 @@ class Task(Record):
     """Rejected reviews allowed before the task FAILED."""
     workspace: str | None = None
     """Directory the agent works in; None means one under `$TASKLINE_HOME/workspaces`."""
+    copy_dir: str | None = None
+    """Where the agent works when the task runs in a copy of `workspace` (`--copy`): made
+    there, under `$TASKLINE_HOME/copies`, when the task first starts, and written back by
+    `taskline artifacts ID --apply`. None means the agent works in `workspace` itself."""
     status: Status = Status.CREATED
     """Where the task is in its lifecycle; changed only through the transition table."""
     created_at: UtcDatetime = Field(default_factory=utcnow)

@@ -28,7 +28,7 @@ EXPECTED_COLUMNS = {
         "expected_artifacts", "budget_usd", "max_turns", "timeout_seconds", "deadline",
         "assignee", "reviewers", "human_review", "max_rework", "workspace", "status",
         "created_at", "updated_at", "summary", "failure_category", "failure_message",
-        "budget_tokens", "check_timeout_seconds", "ignore",
+        "budget_tokens", "check_timeout_seconds", "ignore", "copy_dir",
     ],
     "task_dependencies": ["task_id", "depends_on"],
     "transitions": ["task_id", "seq", "from_status", "to_status", "at", "actor", "reason"],
@@ -148,7 +148,9 @@ def test_old_database_is_migrated_on_first_use_keeping_its_data(empty_url: str) 
     store = SqlStore.open(empty_url)
     try:
         task = store.get_task("T1")
-        assert (task.title, task.summary, task.failure_category) == ("old task", None, None)
+        assert (task.title, task.summary, task.failure_category, task.copy_dir) == (
+            "old task", None, None, None
+        )  # fmt: skip
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
                 HEAD_REVISION

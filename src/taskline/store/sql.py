@@ -214,6 +214,13 @@ class SqlStore(RunQueries, WorkerQueries):
             for r in rows
         ]
 
+    def add_event(self, event: TaskEvent) -> TaskEvent:
+        """Append an audited event that is not a status change (e.g. a copy applied)."""
+        with self._write() as conn:
+            self._get_task(conn, event.task_id)  # NotFoundError, not a foreign key's complaint
+            conn.execute(insert(task_events).values(id=new_id(), **event.model_dump(mode="python")))
+        return event
+
     def move(
         self,
         task_id: str,

@@ -82,6 +82,7 @@ tasks = Table(
     Column("budget_tokens", Integer, nullable=True),
     Column("check_timeout_seconds", Float, nullable=True),
     Column("ignore", JSON, nullable=False, server_default=text("'[]'")),
+    Column("copy_dir", Text, nullable=True),
     CheckConstraint(f"status IN ({STATUS_VALUES})", name="status"),
     Index(None, "status"),
     Index(None, "assignee"),
