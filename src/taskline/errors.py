@@ -11,6 +11,8 @@
     ├── ConflictError            somebody else changed the task first
     ├── DependenciesNotMetError  a task cannot start before its dependencies finish
     ├── StoreError               the database cannot be opened or migrated
+    ├── CopyError                a workspace copy cannot be made, applied or removed
+    │   └── WorkspaceChangedError  files to write back changed in the workspace meanwhile
     └── ProviderError            a model call failed, after any retries
         └── ResponseParseError   the call was billed but its answer could not be read
 
@@ -55,6 +57,26 @@ class ConfigError(TasklineError):
 
 class StoreError(TasklineError):
     """The database cannot be opened, reached or migrated."""
+
+
+class CopyError(TasklineError):
+    """A task's copy of its workspace cannot be made, applied or removed."""
+
+
+class WorkspaceChangedError(CopyError):
+    """Files a copy's work would write back were changed in the workspace since the copy was
+    made; nothing was written."""
+
+    def __init__(self, *, task_id: str, workspace: str, paths: Sequence[str], copy: str) -> None:
+        self.task_id = task_id
+        self.workspace = workspace
+        self.paths = tuple(paths)
+        """The files, relative to `workspace`, that changed there since the copy was made."""
+        self.copy = copy
+        super().__init__(
+            f"task {task_id} not applied: changed in {workspace} since the task started:"
+            f" {', '.join(self.paths)}; nothing was written, the copy stays at {copy}"
+        )
 
 
 class AmbiguousIdError(InvalidValueError):

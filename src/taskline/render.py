@@ -226,6 +226,8 @@ def task_detail(
         "depends on": ", ".join(task.dependencies) or "-",
         "workspace": task.workspace or "(default)",
     }
+    if task.copy_dir:
+        fields["works in a copy"] = task.copy_dir
     for name, value in fields.items():
         console.print(_line((f"  {name:>16}", "dim"), "  ", value))
     if task.description:
@@ -372,6 +374,13 @@ def run_result(task: Task, metrics: TaskMetrics | None, *, err: bool = False) ->
         console.print(_line(("summary", "bold"), " ", task.summary))
     if metrics is not None:
         console.print(metrics_line(metrics))
+    if task.copy_dir and task.status is Status.COMPLETED:
+        console.print(
+            _line(
+                f"the work is in a copy: taskline artifacts {task.id} --apply writes it to"
+                f" {task.workspace} (--discard drops it)"
+            )
+        )
 
 
 def failure_line(task: Task) -> str:

@@ -30,11 +30,14 @@ from taskline.config import (
     private_paths,
     taskline_home,
 )
+from taskline.engine import apply
+from taskline.engine.apply import Applied
 from taskline.engine.blobs import BlobStore
+from taskline.engine.copies import copy_path
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor
 from taskline.errors import AmbiguousIdError, InvalidValueError, NotFoundError
-from taskline.ids import IdKind, normalized_prefix
+from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, Task, TaskEvent, Transition, validated
@@ -226,9 +229,14 @@ class Taskline:
         human_review: bool = False,
         max_rework: int = 2,
         workspace: str | Path | None = None,
+        copy: bool = False,
         reason: str = "",
     ) -> Task:
-        """Create a task in CREATED. Limits not given come from the config defaults."""
+        """Create a task in CREATED. Limits not given come from the config defaults.
+
+        With `copy`, the agent works in a copy of `workspace` (an existing directory),
+        made when the task first runs; `apply_copy` writes its work back.
+        """
         defaults = self.config.defaults
         fields: dict[str, Any] = {
             "title": title,
@@ -257,6 +265,9 @@ class Taskline:
             "max_rework": max_rework,
             "workspace": None if workspace is None else str(workspace),
         }
+        if copy:
+            fields["id"] = task_id = new_id()
+            fields["copy_dir"] = str(copy_path(self.home, task_id, _copied(workspace)))
         task = validated(Task, "task", **fields)
         for reviewer in task.reviewers:
             self.store.get_agent(reviewer)
@@ -410,6 +421,16 @@ class Taskline:
             written.append(target)
         return written
 
+    def apply_copy(self, task_id: str) -> Applied:
+        """Write the work of a task that ran in a copy (`copy=True`) into its workspace, then
+        remove the copy. `WorkspaceChangedError` names the files changed in the workspace
+        since the copy was made, and nothing is written."""
+        return apply.apply_copy(self.store, task_id, actor=self.actor)
+
+    def discard_copy(self, task_id: str) -> Path:
+        """Remove a task's copy without writing its work back; returns where it was."""
+        return apply.discard_copy(self.store, task_id, actor=self.actor)
+
     def metrics(self, task_id: str) -> TaskMetrics | None:
         """The task's stored metrics; None until it first reached COMPLETED or FAILED."""
         self.store.get_task(task_id)
@@ -541,6 +562,22 @@ class Taskline:
             expected=task.status,
             assignee=assignee,
         )
+
+
+def _copied(workspace: str | Path | None) -> Path:
+    """The directory a task made with `copy=True` copies; `InvalidValueError` unless it is one."""
+    if workspace is None:
+        raise InvalidValueError(
+            "invalid task: a copy needs a workspace to copy: give its directory (--workspace DIR)"
+        )
+    directory = Path(workspace)
+    if not directory.exists():
+        raise InvalidValueError(
+            f"invalid task: workspace {directory} does not exist: there is nothing to copy"
+        )
+    if not directory.is_dir():
+        raise InvalidValueError(f"invalid task: workspace {directory} is not a directory")
+    return directory
 
 
 def parse_status(value: Status | str) -> Status:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from taskline import Status, Taskline
@@ -171,3 +173,23 @@ def test_unmet_dependencies_are_409(client: TestClient) -> None:
     assert (response.status_code, response.json()["detail"]) == (
         409, f"cannot start task {second}: dependencies not COMPLETED: {first} (CREATED)"
     )  # fmt: skip
+
+
+def test_a_task_runs_in_a_copy_with_copy_true(
+    client: TestClient, served: Taskline, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+
+    task_id = new_task(client, workspace=str(workspace), copy=True)
+    refused = client.post("/api/tasks", json={"title": "No workspace", "copy": True})
+
+    assert client.get(f"/api/tasks/{task_id}").json()["copy_dir"] == str(
+        tmp_path / "home" / "copies" / task_id / "project"
+    )
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"detail": "invalid task: a copy needs a workspace to copy: give its directory"
+                   " (--workspace DIR)"},
+    )  # fmt: skip
+    assert [task.id for task in served.list_tasks()] == [task_id]

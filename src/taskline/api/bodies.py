@@ -121,6 +121,10 @@ class TaskBody(_Body):
     """Rejected reviews before FAILED."""
     workspace: Text | None = None
     """Directory the agent works in; absent means one under `$TASKLINE_HOME/workspaces`."""
+    # `copy` in JSON; a field of that name would shadow BaseModel.copy
+    copy_: Annotated[bool, Field(alias="copy", strict=True)] = False
+    """Whether the agent works in a copy of `workspace` (an existing directory), written
+    back by `taskline artifacts ID --apply`."""
 
 
 class AssignBody(_Body):

@@ -91,6 +91,7 @@ def create_task(body: TaskBody, tl: Tl) -> JSONResponse:
         human_review=body.human_review,
         max_rework=body.max_rework,
         workspace=body.workspace,
+        copy=body.copy_,
     )
     return task_response(tl, task, status.HTTP_201_CREATED)
 

@@ -67,6 +67,14 @@ def task_create(
         str | None, typer.Option(help="Due date, ISO 8601 (local time if no zone).")
     ] = None,
     workspace: Annotated[Path | None, typer.Option(help="Directory the agent works in.")] = None,
+    copy: Annotated[
+        bool,
+        typer.Option(
+            "--copy",
+            help="Work in a copy of the --workspace DIR; `taskline artifacts ID --apply`"
+            " writes the work back.",
+        ),
+    ] = False,
     ignore: Annotated[
         list[str] | None,
         typer.Option(
@@ -97,7 +105,7 @@ def task_create(
 CREATE_OPTIONS = (
     "title", "description", "criterion", "check", "expect", "task_type", "priority",
     "budget_usd", "budget_tokens", "max_turns", "timeout", "check_timeout", "deadline",
-    "workspace", "ignore", "depends_on", "reviewer", "human_review", "max_rework",
+    "workspace", "copy", "ignore", "depends_on", "reviewer", "human_review", "max_rework",
 )  # fmt: skip
 
 
@@ -123,6 +131,7 @@ def create_from_options(
     check_timeout: float | None,
     deadline: str | None,
     workspace: Path | None,
+    copy: bool,
     ignore: list[str] | None,
     depends_on: list[str] | None,
     reviewer: list[str] | None,
@@ -150,6 +159,7 @@ def create_from_options(
         human_review=human_review,
         max_rework=max_rework,
         workspace=None if workspace is None else workspace.resolve(),
+        copy=copy,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +18,12 @@ from taskline.cli.common import (
     app,
 )
 from taskline.costs import total
+from taskline.engine.apply import Applied
 from taskline.errors import InvalidValueError
 from taskline.lifecycle import Status
 from taskline.models import Task
 from taskline.progress import LiveProgress
+from taskline.render import shown
 from taskline.reports import metrics_report
 from taskline.service import Taskline
 
@@ -101,11 +104,31 @@ def artifacts(
         Path | None,
         typer.Option(help="Write the artifacts' final contents into this directory."),
     ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Write the work of a task run with --copy into its workspace, then remove"
+            " the copy; refused, writing nothing, if a file it touches changed there since.",
+        ),
+    ] = False,
+    discard: Annotated[
+        bool,
+        typer.Option("--discard", help="Remove a task's copy without writing its work back."),
+    ] = False,
     full_ids: FullIds = False,
 ) -> None:
     """List the files a task's runs created, modified or deleted."""
+    if apply and discard:
+        raise InvalidValueError("--apply and --discard exclude each other")
     with _taskline() as tl:
         task_id = tl.resolve_task_id(task_id)
+        if apply:
+            _print_applied(tl.apply_copy(task_id), as_json=as_json)
+            return
+        if discard:
+            typer.echo(f"removed the copy {tl.discard_copy(task_id)}; nothing was written")
+            return
         found = tl.artifacts(task_id)
         written = tl.extract_artifacts(task_id, extract) if extract is not None else []
     if as_json:
@@ -114,6 +137,23 @@ def artifacts(
         render.artifacts_table(found, full_ids=full_ids)
     for path in written:
         typer.echo(f"extracted {path}", err=True)
+
+
+def _print_applied(applied: Applied, *, as_json: bool) -> None:
+    """One line per file on stdout (`modified  path`), then what became of the copy."""
+    if as_json:
+        _print_json([asdict(change) for change in applied.changes])
+    else:
+        for change in applied.changes:
+            note = "" if change.written else f" (already so in {applied.workspace})"
+            typer.echo(f"{change.change:<9} {shown(change.path)}{note}")
+    made = sum(change.written for change in applied.changes)
+    done = (
+        f"applied {made} change{'' if made == 1 else 's'} to {applied.workspace}"
+        if applied.changes
+        else "nothing to apply: the copy has no changes"
+    )
+    typer.echo(f"{done}; removed the copy {applied.copy}", err=True)
 
 
 @app.command("metrics")

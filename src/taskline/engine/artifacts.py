@@ -168,11 +168,12 @@ def _file_state(
             size_bytes=status.st_size, sha256=sha256, kept=True, modified_ns=status.st_mtime_ns
         )
     return FileState(
-        size_bytes=status.st_size, sha256=_sha256_of(path), modified_ns=status.st_mtime_ns
+        size_bytes=status.st_size, sha256=sha256_of(path), modified_ns=status.st_mtime_ns
     )
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's contents, as a snapshot records it."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(CHUNK_BYTES):

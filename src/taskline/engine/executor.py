@@ -19,6 +19,7 @@ from pathlib import Path
 
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
 from taskline.engine.blobs import BlobStore
+from taskline.engine.copies import WorkspaceCopy
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.loop import AgentLoop, Limits, Outcome
 from taskline.engine.metrics import store_metrics
@@ -27,6 +28,7 @@ from taskline.engine.steps import InlineSteps
 from taskline.errors import (
     ConfigError,
     ConflictError,
+    CopyError,
     IllegalTransitionError,
     InvalidValueError,
     ProviderError,
@@ -88,7 +90,10 @@ class Executor:
         self.tool_factory = tool_factory
 
     def workspace_of(self, task: Task) -> Path:
-        """The task's workspace: its `--workspace`, else `$TASKLINE_HOME/workspaces/<id>`."""
+        """Where the task's agent works: its copy (`--copy`), else its `--workspace`, else
+        `$TASKLINE_HOME/workspaces/<id>`."""
+        if task.copy_dir:
+            return Path(task.copy_dir)
         return Path(task.workspace) if task.workspace else self.home / "workspaces" / task.id
 
     async def run_task(self, task_id: str, *, timeout_seconds: float | None = None) -> Task:
@@ -231,8 +236,12 @@ class Executor:
         agent = self.store.get_agent(task.assignee or "")
         run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
         workspace = self.workspace_of(task)
-        before = await self.steps.call("snapshot", self._snapshot, workspace, task.ignore)
-        outcome = await self._agent_loop(task, agent, run, workspace, timeout_seconds)
+        try:
+            before = await self.steps.call("snapshot", self._snapshot, task)
+        except CopyError as exc:  # the user's directory could not be copied: nothing ran
+            failure = Outcome(failure_category="crashed", failure_message=str(exc))
+            return await self.steps.call("fail", self._fail, task, run, failure)
+        outcome = await self._agent_loop(task, agent, run, timeout_seconds)
         changes = await self.steps.call("artifacts", self._collect, task, run, before, workspace)
         records = _artifact_records(task, run, changes)
         if outcome.summary is None:
@@ -241,7 +250,7 @@ class Executor:
             "submitted", self._submitted, task, run, agent.name, outcome.summary
         )
         try:
-            verdict = await self._review(task, run, outcome.summary, records, changes, workspace)
+            verdict = await self._review(task, run, outcome.summary, records, changes)
         except Exception as exc:  # a reviewer that cannot answer must not strand the task
             category = "provider_error" if isinstance(exc, ProviderError) else "crashed"
             return await self.steps.call(
@@ -270,11 +279,18 @@ class Executor:
             )
         )
 
-    def _snapshot(self, workspace: Path, ignore: Sequence[str]) -> Snapshot:
+    def _snapshot(self, task: Task) -> Snapshot:
+        workspace = self.workspace_of(task)
         if workspace.is_relative_to(self.home):  # the default place: make the home private first
             private_dir(self.home)
+        copy = WorkspaceCopy.of(task)
+        if copy is not None and not copy.exists():  # else made by an earlier run: reused
+            return copy.make(
+                leave_out=(self.home, *self.sandbox.private_paths),
+                take_baseline=lambda tree: snapshot(tree, self.blobs, ignore=task.ignore),
+            )
         workspace.mkdir(parents=True, exist_ok=True)
-        return snapshot(workspace, self.blobs, ignore=ignore)
+        return snapshot(workspace, self.blobs, ignore=task.ignore)
 
     def _collect(
         self, task: Task, run: Run, before: Snapshot, workspace: Path
@@ -311,7 +327,7 @@ class Executor:
         return ended
 
     async def _agent_loop(
-        self, task: Task, agent: Agent, run: Run, workspace: Path, timeout_seconds: float | None
+        self, task: Task, agent: Agent, run: Run, timeout_seconds: float | None
     ) -> Outcome:
         try:
             model = self.models.acquire(agent.model, self.model_factory)
@@ -331,7 +347,7 @@ class Executor:
             store=self.store,
             model=model,
             tools=tools,
-            context=self._tool_context(agent.name, workspace),
+            context=self._tool_context(agent.name, task),
             task=task,
             agent=agent,
             run=run,
@@ -348,8 +364,12 @@ class Executor:
         finally:
             await self.models.release(model)
 
-    def _tool_context(self, agent: str, workspace: Path) -> ToolContext:
-        return ToolContext(workspace=Workspace(workspace), sandbox=self.sandbox.for_agent(agent))
+    def _tool_context(self, agent: str, task: Task) -> ToolContext:
+        sandbox = self.sandbox.for_agent(agent)
+        copy = WorkspaceCopy.of(task)
+        if copy is not None:  # git in a worktree copy reads the user's repository
+            sandbox = replace(sandbox, read_only=copy.repository())
+        return ToolContext(workspace=Workspace(self.workspace_of(task)), sandbox=sandbox)
 
     def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
         current = self.store.get_task(task.id)
@@ -383,10 +403,9 @@ class Executor:
         summary: str,
         records: list[Artifact],
         changes: list[ArtifactChange],
-        workspace: Path,
     ) -> Verdict | None:
         # A task's checks run the agent's work, so they run in the agent's sandbox.
-        context = self._tool_context(task.assignee or "", workspace)
+        context = self._tool_context(task.assignee or "", task)
         checks = await self.steps.run("checks", run_checks, task, context)
         if checks is not None:
             await self.steps.call("review checks", self._store_review, task, run, checks)

@@ -132,6 +132,9 @@ class Sandbox:
     """Network and variables the agent's config grants."""
     private_paths: tuple[Path, ...] = ()
     """taskline's own files ($TASKLINE_HOME, the config file, the database): always hidden."""
+    read_only: tuple[Path, ...] = ()
+    """Directories commands may read even where the sandbox has its own (/tmp): the
+    repository of a workspace that is a git worktree of it, as a task's `--copy` is."""
 
     def command_line(self, workspace: Path, command: str) -> list[str]:
         """The bwrap command line running `command` with bash in `workspace`.
@@ -149,6 +152,8 @@ class Sandbox:
             argv.append("--unshare-net")
         argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         argv += toolchains_in_tmp(os.environ.get("PATH", ""), sys.prefix)
+        for place in self.read_only:
+            argv += ["--ro-bind", str(place), str(place)]
         # A hidden directory that holds the workspace is hidden before the workspace is
         # bound into it; one inside the workspace after, or the bind would show it again.
         hidden = self.hidden_paths()
