@@ -8,7 +8,16 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.test_cli_work import add_agent, answer, cli, run_task, show, submit, write_script
+from tests.test_cli_work import (
+    add_agent,
+    answer,
+    cli,
+    invoke,
+    run_task,
+    show,
+    submit,
+    write_script,
+)
 
 __all__ = ["cli"]  # the fixture, used by name
 
@@ -29,7 +38,7 @@ def count_words(text: str) -> dict[str, int]:
 '''
 
 
-def test_the_example_fails_until_an_agent_writes_count_words(
+def test_the_example_fails_until_an_agent_writes_count_words_in_a_copy(
     cli: CliRunner, tmp_path: Path
 ) -> None:
     project = shutil.copytree(EXAMPLE, tmp_path / "wordcount")
@@ -46,7 +55,7 @@ def test_the_example_fails_until_an_agent_writes_count_words(
 
     task_id, _ = run_task(
         cli, "Make the wordcount tests pass", "--agent", "coder",
-        "--workspace", str(project), "--check", check,
+        "--workspace", str(project), "--copy", "--check", check,
         "--criterion", "python3 -m pytest -q passes",
     )  # fmt: skip
 
@@ -58,8 +67,21 @@ def test_the_example_fails_until_an_agent_writes_count_words(
     outputs = [call["output"] for turn in data["runs"][0]["turns"] for call in turn["tool_calls"]]
     assert "6 failed" in outputs[0]
     assert "6 passed" in outputs[2]
-    # The agent ran pytest twice: its caches are noise, not work.
-    assert (project / ".pytest_cache").is_dir()
+    [check_run] = data["reviews"][0]["details"]["checks"]
+    assert (check_run["passed"], check_run["exit_code"]) == (True, 0)
+    # The agent ran pytest twice, in the copy: its caches are noise, not work.
+    copy = Path(data["copy_dir"])
+    assert (copy / ".pytest_cache").is_dir()
     assert [(a["path"], a["change"]) for a in data["artifacts"]] == [("wordcount.py", "modified")]
+    # The user's project is as it was until the work is applied.
+    assert sorted(p.name for p in project.iterdir()) == sorted(p.name for p in EXAMPLE.iterdir())
+    assert (project / "wordcount.py").read_text() == (EXAMPLE / "wordcount.py").read_text()
+
+    applied = invoke(cli, "artifacts", task_id, "--apply")
+
+    assert applied.stdout == "modified  wordcount.py\n"
+    assert applied.stderr == f"applied 1 change to {project}; removed the copy {copy}\n"
     assert (project / "wordcount.py").read_text() == SOLUTION
+    assert not (project / ".pytest_cache").exists()
+    assert not copy.exists()
     assert "raise NotImplementedError" in (EXAMPLE / "wordcount.py").read_text()
