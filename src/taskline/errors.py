@@ -11,6 +11,7 @@
     ├── ConflictError            somebody else changed the task first
     ├── DependenciesNotMetError  a task cannot start before its dependencies finish
     ├── StoreError               the database cannot be opened or migrated
+    ├── McpServerError           an MCP server did not start, or stopped answering
     └── ProviderError            a model call failed, after any retries
         └── ResponseParseError   the call was billed but its answer could not be read
 
@@ -55,6 +56,15 @@ class ConfigError(TasklineError):
 
 class StoreError(TasklineError):
     """The database cannot be opened, reached or migrated."""
+
+
+class McpServerError(TasklineError):
+    """An MCP server did not start, or its connection broke; the message says why."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        self.server = server
+        self.reason = bounded(reason)
+        super().__init__(f"mcp server {server!r} {self.reason}")
 
 
 class AmbiguousIdError(InvalidValueError):
