@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -242,3 +243,25 @@ def test_a_call_the_server_refuses_is_one_line(workspace: Path) -> None:
     assert with_server(workspace, config, use) == (
         "mcp server 't' refused the call: Unknown tool: git_rebase"
     )
+
+
+def test_a_start_cancelled_midway_leaves_no_server(workspace: Path, tag: str) -> None:
+    config = McpServerConfig(command=tuple(server_command(tag, "--slow-start")))
+
+    async def main() -> None:
+        connection = McpConnection("t", config, workspace=workspace, sandbox=Sandbox())
+        starting = asyncio.create_task(connection.start())
+        deadline = time.monotonic() + 60
+        while not processes_tagged(tag):
+            assert time.monotonic() < deadline, "the server never started"
+            await asyncio.sleep(0.02)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        # Gone while the loop still runs: not only once asyncio.run cancels what is left.
+        deadline = time.monotonic() + 60
+        while processes_tagged(tag):
+            assert time.monotonic() < deadline, "the server outlived its cancelled start"
+            await asyncio.sleep(0.05)
+
+    asyncio.run(main())

@@ -142,6 +142,9 @@ class McpConnection:
             raise McpServerError(
                 self.name, f"did not start: {describe(exc)}{status}{words}"
             ) from None
+        except BaseException:  # cancelled while it started: the run is ending
+            await live.finish()
+            raise
         return live
 
     async def _open(self, stack: AsyncExitStack, stderr: TextIO | None) -> Client:
