@@ -17,7 +17,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def block(language: str, containing: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
     [found] = [text for text in blocks if containing in text]
     return found
 
