@@ -12,25 +12,27 @@ the command line or arguments given in Python win over it.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from taskline.errors import ConfigError
 from taskline.llm.registry import EndpointConfig
 from taskline.models import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     MAX_CHECK_TIMEOUT_SECONDS,
+    EnvName,
+    McpGrants,
+    McpServerName,
     Name,
     NonBlank,
     UsdAmount,
     describe_validation_error,
 )
 from taskline.tools.base import DEFAULT_MAX_PARALLEL_TOOL_CALLS, DEFAULT_MAX_TOOL_CALLS_PER_TURN
+from taskline.tools.mcp.config import McpServerConfig
 from taskline.tools.sandbox import AgentAccess, SandboxPolicy, SandboxSettings
 
 DEFAULT_MODEL = "local:smollm2"
@@ -38,17 +40,6 @@ DEFAULT_MAX_TURNS = 30
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 """Largest HTTP request body `taskline serve` accepts unless `--max-body-bytes` says."""
-
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _env_name(value: str) -> str:
-    if not ENV_NAME_PATTERN.match(value):
-        raise ValueError(f"{value!r} is not a variable name")
-    return value
-
-
-EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
 class _Section(BaseModel):
@@ -91,6 +82,8 @@ class AgentConfig(_Section):
     """What the agent is good at."""
     tools: tuple[Name, ...] | None = None
     """Tools the agent may call; absent means every built-in tool."""
+    mcp: McpGrants = ()
+    """MCP servers whose tools it may call: `["git", "tracker:get_issue,add_comment"]`."""
     budget_usd: UsdAmount | None = None
     """Default spending limit per task."""
     budget_tokens: int | None = Field(default=None, ge=1)
@@ -117,6 +110,8 @@ class Config(_Section):
     """Model endpoints by name; `NAME:MODEL` references MODEL at endpoint NAME."""
     sandbox: SandboxSettings = SandboxSettings()
     """How commands and checks are confined."""
+    mcp: dict[McpServerName, McpServerConfig] = {}
+    """MCP servers by name, whose tools agents may be given (`[agents.NAME] mcp`)."""
 
     def sandbox_policy(self, private_paths: tuple[Path, ...]) -> SandboxPolicy:
         """Each agent's sandbox, hiding `private_paths` (taskline's own files) from all."""

@@ -13,6 +13,7 @@
     ├── StoreError               the database cannot be opened or migrated
     ├── CopyError                a workspace copy cannot be made, applied or removed
     │   └── WorkspaceChangedError  files to write back changed in the workspace meanwhile
+    ├── McpServerError           an MCP server did not start, or stopped answering
     └── ProviderError            a model call failed, after any retries
         └── ResponseParseError   the call was billed but its answer could not be read
 
@@ -77,6 +78,15 @@ class WorkspaceChangedError(CopyError):
             f"task {task_id} not applied: changed in {workspace} since the task started:"
             f" {', '.join(self.paths)}; nothing was written, the copy stays at {copy}"
         )
+
+
+class McpServerError(TasklineError):
+    """An MCP server did not start, or its connection broke; the message says why."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        self.server = server
+        self.reason = bounded(reason)
+        super().__init__(f"mcp server {server!r} {self.reason}")
 
 
 class AmbiguousIdError(InvalidValueError):

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -32,6 +33,11 @@ MAX_CHECK_TIMEOUT_SECONDS = 3600.0
 DEFAULT_CHECK_TIMEOUT_SECONDS = 300.0
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# An MCP server's name starts the names its tools have for the model (`{server}__{tool}`),
+# which providers allow only letters, digits, '_' and '-' in; '__' separates the two.
+MCP_SERVER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+MCP_SEPARATOR = "__"
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
@@ -72,6 +78,21 @@ def _name(value: str) -> str:
     return value
 
 
+def _mcp_server_name(value: str) -> str:
+    if not MCP_SERVER_NAME_PATTERN.match(value) or MCP_SEPARATOR in value:
+        raise ValueError(
+            f"{value!r} is not an MCP server name: use 1-32 letters, digits, '_' or '-',"
+            " starting with a letter or digit, without '__'"
+        )
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a variable name")
+    return value
+
+
 # JSON shows money as a number, so `jq '.budget_usd > 1'` works; Python keeps Decimal.
 UsdAmount = Annotated[
     Decimal,
@@ -81,12 +102,60 @@ UsdAmount = Annotated[
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 Name = Annotated[str, AfterValidator(_name)]
+McpServerName = Annotated[str, AfterValidator(_mcp_server_name)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
 class Record(BaseModel):
     """Base of every stored record: frozen, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class McpGrant(Record):
+    """An MCP server an agent may use, and which of its tools.
+
+    Written `git` (every tool of server `git`) or `git:git_status,git_diff` (only
+    those) on the command line and in taskline.toml.
+    """
+
+    server: McpServerName
+    """Name of the server, a `[mcp.NAME]` table of taskline.toml."""
+    tools: tuple[NonBlank, ...] | None = None
+    """The server's own names of the tools the agent may call; None means all of them."""
+
+    @classmethod
+    def parse(cls, text: str) -> McpGrant:
+        """`SERVER` or `SERVER:TOOL,TOOL` as a grant; `ValueError` saying what is wrong."""
+        server, colon, listed = text.partition(":")
+        if not colon:
+            return cls(server=server.strip())
+        tools = tuple(name.strip() for name in listed.split(",") if name.strip())
+        if not tools:
+            raise ValueError(f"{text!r} names no tool after ':'; leave out ':' for every tool")
+        return cls(server=server.strip(), tools=tools)
+
+
+def _grants(value: Any) -> Any:
+    """Grants may be given as `SERVER[:TOOL,...]` strings, as on the command line."""
+    if isinstance(value, str):
+        value = (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(McpGrant.parse(item) if isinstance(item, str) else item for item in value)
+    return value
+
+
+def _one_grant_per_server(grants: tuple[McpGrant, ...]) -> tuple[McpGrant, ...]:
+    servers = [grant.server for grant in grants]
+    for server in servers:
+        if servers.count(server) > 1:
+            raise ValueError(f"names MCP server {server!r} twice; list its tools once")
+    return grants
+
+
+McpGrants = Annotated[
+    tuple[McpGrant, ...], BeforeValidator(_grants), AfterValidator(_one_grant_per_server)
+]
 
 
 class Agent(Record):
@@ -109,6 +178,9 @@ class Agent(Record):
     budget_tokens: int | None = Field(default=None, ge=1, le=2_147_483_647)
     """Default token limit per task (input plus output of every call), used when the
     task sets none; works for every model, priced or not."""
+    mcp: McpGrants = ()
+    """MCP servers whose tools the agent may call (`[mcp.NAME]` in taskline.toml), each
+    with an optional allow-list; the model sees each tool as `{server}__{tool}`."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     """When the agent was first stored."""
 

@@ -23,8 +23,9 @@ from rich.text import Text
 from taskline.costs import CostTotals
 from taskline.ids import short_ids
 from taskline.lifecycle import Status
-from taskline.models import Agent, Task, TaskEvent, Transition
+from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition
 from taskline.records import Artifact, CostRecord, Review, TaskDetail, TaskMetrics
+from taskline.tools.mcp import ServerReport
 
 # The first line of a failure's reason, on the one line a FAILED run prints.
 FAILURE_LINE_CHARS = 300
@@ -146,16 +147,21 @@ def moved(task: Task) -> None:
 
 def agents_table(agents: Sequence[Agent]) -> None:
     """Agents as a table."""
-    table = Table("name", "model", "role", "tools", "budget/task")
+    table = Table("name", "model", "role", "tools", "mcp", "budget/task")
     for agent in agents:
         table.add_row(
             _text(agent.name),
             _text(agent.model),
             _text(agent.role or "-"),
             _text("all" if agent.tools is None else ", ".join(agent.tools) or "none"),
+            _text(", ".join(_grant(g) for g in agent.mcp) or "-"),
             _budget(agent.budget_usd, agent.budget_tokens),
         )
     _console().print(table if agents else "no agents yet: add one with `taskline agent add`")
+
+
+def _grant(grant: McpGrant) -> str:
+    return grant.server if grant.tools is None else f"{grant.server}:{','.join(grant.tools)}"
 
 
 def _budget(usd: Decimal | None, tokens: int | None) -> str:
@@ -457,3 +463,24 @@ def _number(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.6f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+
+
+def mcp_servers(reports: Sequence[ServerReport]) -> None:
+    """Each MCP server: how it is reached, whether it started (or why not), and its tools."""
+    console = _console()
+    if not reports:
+        console.print(_line("no MCP servers: declare them in [mcp.NAME] tables of taskline.toml"))
+    for report in reports:
+        extra = f"  (headers: {', '.join(report.headers)})" if report.headers else ""
+        console.print(_line((report.name, "bold"), f"  {report.transport}  {report.target}{extra}"))
+        if report.error is not None:
+            console.print(_line("  ", ("error", "red"), f": {report.error}"))
+            continue
+        plural = "" if len(report.tools) == 1 else "s"
+        console.print(_line("  ", ("started", "green"), f": {len(report.tools)} tool{plural}"))
+        table = Table("name for the model", "server's name", "description", box=None)
+        for tool in report.tools:
+            first = tool.description.strip().split("\n")[0]
+            table.add_row(_text(tool.name), _text(tool.tool), _cut(first))
+        if report.tools:
+            console.print(table)

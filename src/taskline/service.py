@@ -36,11 +36,11 @@ from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import copy_path
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor
-from taskline.errors import AmbiguousIdError, InvalidValueError, NotFoundError
+from taskline.errors import AmbiguousIdError, ConfigError, InvalidValueError, NotFoundError
 from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
-from taskline.models import Agent, Task, TaskEvent, Transition, validated
+from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition, validated
 from taskline.private import private_dir
 from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
@@ -48,6 +48,7 @@ from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
 from taskline.tools.base import ToolCallLimits
+from taskline.tools.mcp import ServerReport, check_grants, report_servers
 
 if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
     from taskline.durable import Enqueuer
@@ -163,10 +164,13 @@ class Taskline:
         tools: Iterable[str] | None = None,
         budget_usd: Decimal | str | None = None,
         budget_tokens: int | None = None,
+        mcp: Iterable[str | McpGrant] = (),
     ) -> Agent:
         """Store a new agent; `AlreadyExistsError` if the name is taken.
 
         Without `model`, the agent uses `[defaults] model` (the local model unless set).
+        `mcp` names the MCP servers (`[mcp.NAME]` in taskline.toml) whose tools it may
+        call, each as `SERVER` or `SERVER:TOOL,TOOL` for only those tools.
         """
         agent = validated(
             Agent,
@@ -179,9 +183,18 @@ class Taskline:
             tools=None if tools is None else tuple(tools),
             budget_usd=budget_usd,
             budget_tokens=budget_tokens,
+            mcp=tuple(mcp),
         )
-        builtin_tools(agent.tools)  # an unknown tool name is refused now, not at run time
+        self._check_tools(agent)
         return self.store.add_agent(agent)
+
+    def _check_tools(self, agent: Agent) -> None:
+        """An unknown tool or MCP server is refused when the agent is stored, not at run time."""
+        builtin_tools(agent.tools)
+        try:
+            check_grants(agent.mcp, self.config.mcp)
+        except ConfigError as exc:
+            raise InvalidValueError(f"invalid agent {agent.name!r}: {exc}") from None
 
     def get_agent(self, name: str) -> Agent:
         """The agent called `name`; `NotFoundError` if there is none."""
@@ -202,7 +215,7 @@ class Taskline:
             current = stored.get(name)
             if current is None or current.model_dump(exclude={"name", "created_at"}) != fields:
                 agent = validated(Agent, f"agent {name!r}", name=name, **fields)
-                builtin_tools(agent.tools)
+                self._check_tools(agent)
                 self.store.save_agent(agent)
 
     # -- tasks ----------------------------------------------------------------
@@ -331,7 +344,19 @@ class Taskline:
                 max_parallel=self.config.defaults.max_parallel_tool_calls,
                 max_per_turn=self.config.defaults.max_tool_calls_per_turn,
             ),
+            mcp_servers=self.config.mcp,
         )
+
+    def mcp_servers(self, workspace: Path | None = None) -> list[ServerReport]:
+        """Every MCP server of the config, started once to list its tools and stopped: whether
+        it starts, why not, and its tools. `{workspace}` is `workspace` (default: here)."""
+        workspace = (workspace or Path.cwd()).absolute()
+        if not workspace.is_dir():
+            raise InvalidValueError(f"workspace {str(workspace)!r} is not a directory")
+        # No agent's: a server's network and variables come from its own table.
+        policy = self.config.sandbox_policy((self.home.absolute(), *self.private))
+        sandbox = policy.for_agent("")
+        return asyncio.run(report_servers(self.config.mcp, workspace=workspace, sandbox=sandbox))
 
     def run_task(
         self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore

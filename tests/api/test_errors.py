@@ -205,7 +205,8 @@ def test_a_nul_in_any_text_of_any_body_is_422(client: TestClient, served: Taskli
             checked.append(f"{body.__name__}.{name}")
 
     assert checked == [
-        *(f"AgentBody.{n}" for n in ("name", "model", "role", "instructions", "skills", "tools")),
+        *(f"AgentBody.{n}" for n in ("name", "model", "role", "instructions", "skills", "tools",
+          "mcp")),
         *(f"TaskBody.{n}" for n in ("title", "description", "type", "criteria", "checks",
           "expected_artifacts", "depends_on", "ignore", "reviewers", "workspace")),
         "AssignBody.agent", "AssignBody.reason", "MoveBody.reason", "MoveBody.assignee",

@@ -7,7 +7,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from taskline import Status, Taskline
+from taskline.config import Config
 from taskline.render import task_json
+from taskline.tools.mcp import McpServerConfig
 
 MOVES_FROM_CREATED = "allowed from CREATED: ASSIGNED, CANCELLED"
 
@@ -32,6 +34,22 @@ def test_agents_are_added_listed_and_shown(client: TestClient, served: Taskline)
     names = [agent["name"] for agent in client.get("/api/agents").json()]
     assert names == ["coder", "reviewer", "writer"]
     assert client.get("/api/agents/writer").json()["tools"] == ["read_file"]
+
+
+def test_agents_get_mcp_servers_of_the_config(client: TestClient, served: Taskline) -> None:
+    served.config = Config(mcp={"git": McpServerConfig(command=("mcp-server-git",))})
+    added = client.post("/api/agents", json={"name": "gitter", "mcp": ["git:git_status"]})
+    unknown = client.post("/api/agents", json={"name": "tracked", "mcp": ["tracker"]})
+
+    assert added.status_code == 201, added.text
+    assert added.json()["mcp"] == [{"server": "git", "tools": ["git_status"]}]
+    assert (unknown.status_code, unknown.json()) == (
+        422,
+        {
+            "detail": "invalid agent 'tracked': unknown MCP server 'tracker'; servers in the"
+            " [mcp] tables of taskline.toml: git"
+        },
+    )
 
 
 def test_an_agent_name_is_taken_once(client: TestClient) -> None:

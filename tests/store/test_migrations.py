@@ -21,7 +21,7 @@ from tests.conftest import BACKENDS, new_database_url
 EXPECTED_COLUMNS = {
     "agents": [
         "name", "model", "role", "instructions", "skills", "tools", "budget_usd", "created_at",
-        "budget_tokens",
+        "budget_tokens", "mcp",
     ],
     "tasks": [
         "id", "title", "description", "type", "priority", "acceptance_criteria", "checks",
@@ -155,5 +155,23 @@ def test_old_database_is_migrated_on_first_use_keeping_its_data(empty_url: str) 
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
                 HEAD_REVISION
             )
+    finally:
+        store.close()
+
+
+def test_an_agent_stored_before_mcp_reads_back_with_no_servers(empty_url: str) -> None:
+    engine = create_store_engine(empty_url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO agents (name, model, role, instructions, skills, tools, created_at)"
+                " VALUES ('old', 'local:smollm2', '', '', '[]', NULL, '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = SqlStore.open(empty_url)
+    try:
+        assert store.get_agent("old").mcp == ()
     finally:
         store.close()

@@ -31,6 +31,7 @@ def add_agent(body: AgentBody, tl: Tl) -> JSONResponse:
         tools=body.tools,
         budget_usd=body.budget_usd,
         budget_tokens=body.budget_tokens,
+        mcp=body.mcp,
     )
     return JSONResponse(agent.model_dump(mode="json"), status_code=status.HTTP_201_CREATED)
 

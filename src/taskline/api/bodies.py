@@ -74,6 +74,8 @@ class AgentBody(_Body):
     """What the agent is good at."""
     tools: list[Text] | None = None
     """Built-in tools it may call; absent means all of them."""
+    mcp: list[Text] = []
+    """MCP servers of taskline.toml it may use, each `SERVER` or `SERVER:TOOL,TOOL`."""
     budget_usd: Usd | None = None
     """Default spending limit per task in USD."""
     budget_tokens: Count | None = None

@@ -6,10 +6,10 @@ found, invalid value) with one line on stderr; 2 the command line itself is wron
 
 import logging
 
-from taskline.cli import agents, demo, model, serve, tasks, work, worker
+from taskline.cli import agents, demo, mcp, model, serve, tasks, work, worker
 from taskline.cli.common import app
 
-__all__ = ["agents", "app", "demo", "main", "model", "serve", "tasks", "work", "worker"]
+__all__ = ["agents", "app", "demo", "main", "mcp", "model", "serve", "tasks", "work", "worker"]
 
 
 def main() -> None:

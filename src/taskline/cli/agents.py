@@ -33,6 +33,15 @@ def agent_add(
     tools: Annotated[
         str | None, typer.Option(help="Comma-separated tools it may use (default: all).")
     ] = None,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp",
+            metavar="SERVER[:TOOL,...]",
+            help="An MCP server of taskline.toml whose tools it may use, optionally only the"
+            " listed ones; repeat for more servers.",
+        ),
+    ] = None,
     skills: Annotated[str, typer.Option(help="Comma-separated skills.")] = "",
     budget_usd: Annotated[
         str | None, typer.Option("--budget-usd", help="Default budget per task in USD.")
@@ -54,6 +63,7 @@ def agent_add(
             tools=None if tools is None else _split(tools),
             budget_usd=budget_usd,
             budget_tokens=budget_tokens,
+            mcp=mcp or (),
         )
     if as_json:
         _print_json(agent.model_dump(mode="json"))

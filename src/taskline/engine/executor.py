@@ -44,6 +44,7 @@ from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 from taskline.tools.base import ToolCallLimits
+from taskline.tools.mcp import McpServerConfig, run_tools
 from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
@@ -69,6 +70,7 @@ class Executor:
         models: ModelPool | None = None,
         tool_calls: ToolCallLimits | None = None,
         tool_factory: Callable[[Sequence[str] | None], list[Tool]] = builtin_tools,
+        mcp_servers: Mapping[str, McpServerConfig] | None = None,
     ) -> None:
         self.store = store
         self.home = home
@@ -88,6 +90,8 @@ class Executor:
         self.tool_calls = tool_calls or ToolCallLimits()
         # The tools an agent's allowed names give: the built-in ones unless a test says.
         self.tool_factory = tool_factory
+        # The `[mcp.NAME]` tables: the servers an agent's `mcp` grants may name.
+        self.mcp_servers = dict(mcp_servers or {})
 
     def workspace_of(self, task: Task) -> Path:
         """Where the task's agent works: its copy (`--copy`), else its `--workspace`, else
@@ -343,20 +347,28 @@ class Executor:
             timeout_seconds=timeout_seconds or task.timeout_seconds or 600.0,
             tool_calls=self.tool_calls,
         )
-        loop = AgentLoop(
-            store=self.store,
-            model=model,
-            tools=tools,
-            context=self._tool_context(agent.name, task),
-            task=task,
-            agent=agent,
-            run=run,
-            limits=limits,
-            on_event=self.on_event,
-            steps=self.steps,
-        )
+        context = self._tool_context(agent.name, task)
         try:
-            return await loop.execute()
+            # The agent's MCP servers run for this run only, and stop however it ends.
+            async with run_tools(
+                agent.mcp,
+                self.mcp_servers,
+                workspace=context.workspace.root,
+                sandbox=context.sandbox,
+            ) as mcp_tools:
+                loop = AgentLoop(
+                    store=self.store,
+                    model=model,
+                    tools=[*tools, *mcp_tools],
+                    context=context,
+                    task=task,
+                    agent=agent,
+                    run=run,
+                    limits=limits,
+                    on_event=self.on_event,
+                    steps=self.steps,
+                )
+                return await loop.execute()
         except Exception as exc:  # a bug or a broken store: the task must not stay IN_PROGRESS
             # Our own errors are one line already; a bug needs its type to be found.
             message = str(exc) if isinstance(exc, TasklineError) else f"{type(exc).__name__}: {exc}"

@@ -438,6 +438,7 @@ def _agent_row(agent: Agent) -> dict[str, Any]:
     row = agent.model_dump(mode="python")
     row["skills"] = list(agent.skills)
     row["tools"] = None if agent.tools is None else list(agent.tools)
+    row["mcp"] = [grant.model_dump(mode="json") for grant in agent.mcp]
     return row
 
 

@@ -51,6 +51,7 @@ agents = Table(
     Column("budget_usd", Money, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("budget_tokens", Integer, nullable=True),
+    Column("mcp", JSON, nullable=False, server_default=text("'[]'")),
 )
 
 tasks = Table(

@@ -141,6 +141,15 @@ class Sandbox:
 
         Raises `SandboxUnavailableError` saying how to get a sandbox when none can be made.
         """
+        return self.wrap(workspace, [_bash(), "-c", command])
+
+    def wrap(self, workspace: Path, program: Sequence[str]) -> list[str]:
+        """The bwrap command line running `program` (an argv) in `workspace`, with the limits.
+
+        Its environment is set by `--setenv`: start bwrap with an empty one (`env -i`),
+        or whatever bwrap gets shows inside as /proc/1/environ. Raises
+        `SandboxUnavailableError` saying how to get a sandbox when none can be made.
+        """
         bwrap = _bwrap()
         problem = sandbox_problem(bwrap)
         if problem is not None or bwrap is None:
@@ -163,7 +172,7 @@ class Sandbox:
         argv += ["--dir", SANDBOX_HOME, "--chdir", str(workspace)]
         for name, value in self.environment(os.environ).items():
             argv += ["--setenv", name, value]
-        return [*argv, "--", *self._limited(), _bash(), "-c", command]
+        return [*argv, "--", *self._limited(), *program]
 
     def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The command's whole environment, taken from taskline's `environ`."""

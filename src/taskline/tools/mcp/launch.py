@@ -1,0 +1,76 @@
+"""How a stdio MCP server is started: its command line, in the sandbox, with only its variables.
+
+    sandbox bubblewrap   env -i bwrap … -- prlimit … -- SERVER ARGS
+                         (for root, first moved into a pids cgroup of its own)
+    sandbox none         env -u … -- SERVER ARGS
+
+Either way the server's environment is the sandbox's fixed one (PATH, HOME,
+LANG, TERM, TMPDIR) plus the variables its `[mcp.NAME]` table names, nothing
+else of taskline's: bwrap starts from an empty environment and sets the
+server's with `--setenv`; unsandboxed, `env -u` drops what the SDK would pass on
+by default. Its working directory is the task's workspace, and `{workspace}` in
+its command line is that directory's path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from mcp.client.stdio import DEFAULT_INHERITED_ENV_VARS, StdioServerParameters
+
+from taskline.errors import McpServerError
+from taskline.tools.mcp.config import WORKSPACE_PLACEHOLDER, McpServerConfig
+from taskline.tools.pids_cgroup import PidsCgroup
+from taskline.tools.sandbox import AgentAccess, Sandbox, SandboxUnavailableError
+
+
+def server_sandbox(config: McpServerConfig, sandbox: Sandbox) -> Sandbox:
+    """The agent's sandbox with the server's own access: its network and its variables."""
+    return replace(sandbox, access=AgentAccess(network=config.network, env=config.env))
+
+
+def stdio_parameters(
+    server: str,
+    config: McpServerConfig,
+    workspace: Path,
+    sandbox: Sandbox,
+    cgroup: PidsCgroup | None = None,
+) -> StdioServerParameters:
+    """What the SDK's stdio transport starts; `McpServerError` when it cannot be started."""
+    assert config.command is not None, "a stdio server has a command"
+    parts = [part.replace(WORKSPACE_PLACEHOLDER, str(workspace)) for part in config.command]
+    program = [executable(server, parts[0]), *parts[1:]]
+    confined = server_sandbox(config, sandbox)
+    env_program = shutil.which("env") or "/usr/bin/env"
+    if confined.settings.mode == "none":
+        environment = confined.environment(os.environ)
+        dropped = [n for n in DEFAULT_INHERITED_ENV_VARS if n not in environment]
+        unset = [arg for name in dropped for arg in ("-u", name)]
+        argv = [env_program, *unset, "--", *program]
+        return StdioServerParameters(
+            command=argv[0], args=argv[1:], env=environment, cwd=str(workspace)
+        )
+    try:
+        wrapped = confined.wrap(workspace, program)
+    except SandboxUnavailableError as exc:
+        raise McpServerError(server, f"did not start: {exc}") from exc
+    argv = cgroup.enter(wrapped) if cgroup is not None else [env_program, "-i", *wrapped]
+    return StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(workspace))
+
+
+def executable(server: str, name: str) -> str:
+    """`name` as a path to run: a path as given, else found on PATH or beside taskline's
+    Python (where `pip install` put it, whether or not that environment is activated)."""
+    if "/" in name:
+        return name
+    beside_python = str(Path(sys.executable).parent)
+    found = shutil.which(name) or shutil.which(name, path=beside_python)
+    if found is None:
+        raise McpServerError(
+            server, f"did not start: command {name!r} is not on PATH or in {beside_python}"
+        )
+    return found
