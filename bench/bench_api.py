@@ -122,7 +122,7 @@ def fill(url: str, task_count: int, record_count: int) -> None:
                 input_tokens=turns * 920, output_tokens=turns * 80, cost_per_task=cost * turns,
                 unpriced_calls=0, duration_seconds=2.5 * turns, tool_calls=turns, runs=1,
                 updated_at=now - timedelta(minutes=finished - n),
-            ).model_dump()
+            ).model_dump() | {"last_agent": agent, "last_model": model}  # of its one run
         )  # fmt: skip
     for table, rows in (
         (tasks, task_rows), (transitions, transition_rows), (runs, run_rows),
