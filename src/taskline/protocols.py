@@ -100,7 +100,7 @@ class Store(Protocol):
         status: Status | None = None,
         assignee: str | None = None,
     ) -> tuple[list[Task], int]: ...
-    def metrics_page(
+    def page_metrics(
         self,
         *,
         limit: int | None,

@@ -71,6 +71,11 @@ def summary(
     return {"count": count, "unknown": unknown, "mean": mean, **ranked}
 
 
+def mean(known: Iterable[float]) -> float:
+    """The mean of known values, as the report shows it."""
+    return round(statistics.fmean(known), MEAN_DIGITS)
+
+
 def distribution(values: Iterable[float | None]) -> dict[str, Any]:
     """count, mean, p50, p90 and max of the known values; `unknown` counts the rest."""
     listed = list(values)
@@ -79,12 +84,11 @@ def distribution(values: Iterable[float | None]) -> dict[str, Any]:
     if not known:
         return summary(0, unknown, None, {**dict.fromkeys(PERCENTILES), "max": None})
     ranked = {name: percentile(known, fraction) for name, fraction in PERCENTILES.items()}
-    mean = round(statistics.fmean(known), MEAN_DIGITS)
-    return summary(len(known), unknown, mean, {**ranked, "max": known[-1]})
+    return summary(len(known), unknown, mean(known), {**ranked, "max": known[-1]})
 
 
 def mean_from_sum(total: float, error: float, count: int) -> float | None:
-    """`round(statistics.fmean(values), MEAN_DIGITS)` of `count` values from their sum.
+    """`mean(values)` of `count` values from their sum.
 
     `total` is within `error` of the exact sum of the values (0 when it is exact, as a
     sum of integers is). The mean is returned only when every number in that range

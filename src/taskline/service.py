@@ -453,7 +453,7 @@ class Taskline:
         """At most `limit` of `finished_rows` (None: all) by task id, or newest first,
         starting past the task id `after` and skipping `offset` more; and how many tasks
         have metrics in all."""
-        return self.store.metrics_page(
+        return self.store.page_metrics(
             limit=limit, offset=offset, after=after, newest_first=newest_first
         )
 

@@ -167,12 +167,12 @@ def test_the_rows_are_paged_by_task_id(tl: Taskline) -> None:
     ids = sorted(every)
     stored = {m.task_id: m.updated_at for m in tl.store.list_metrics()}
 
-    rows, total = tl.store.metrics_page(limit=None)
+    rows, total = tl.store.page_metrics(limit=None)
     assert total == 30
     assert rows == [(every[task_id], stored[task_id]) for task_id in ids]
 
     def page(**kwargs: Any) -> list[str]:
-        found, count = tl.store.metrics_page(**kwargs)
+        found, count = tl.store.page_metrics(**kwargs)
         assert count == 30
         return [row.task_id for row, _at in found]
 

@@ -192,7 +192,7 @@ def test_metrics_stored_before_0009_are_grouped_by_their_last_run(empty_url: str
     engine.dispose()
     store = SqlStore.open(empty_url)
     try:
-        rows, total = store.metrics_page(limit=None)
+        rows, total = store.page_metrics(limit=None)
         with store.engine.connect() as conn:
             floats = conn.execute(text("SELECT cost_per_task_float FROM task_metrics")).scalars()
             assert list(floats) == [0.25, 0.25]

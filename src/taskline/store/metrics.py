@@ -18,7 +18,6 @@ round either way within that error is computed again from the values (rarely).
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,13 +27,13 @@ from sqlalchemy import ColumnElement, Select, cast, func, literal, null, select,
 from sqlalchemy.engine import Connection
 
 from taskline.reports import (
-    MEAN_DIGITS,
     MEASURES,
     MIN_TASKS_FOR_OUTLIERS,
     OUTLIER_FACTOR,
     PERCENTILES,
     TaskRow,
     flag,
+    mean,
     mean_from_sum,
     median,
     median_ranks,
@@ -141,7 +140,7 @@ class MetricsQueries(SqlBase):
                 "outliers": _outliers(conn, groups, ranked),
             }
 
-    def metrics_page(
+    def page_metrics(
         self,
         *,
         limit: int | None,
@@ -262,14 +261,16 @@ def _distribution(
     unknown = members.tasks - tally.known
     if not tally.known:
         return summary(0, unknown, None, {**dict.fromkeys(PERCENTILES), "max": None})
-    mean = mean_from_sum(tally.total, tally.error(measure), tally.known)
-    if mean is None:
-        mean = round(statistics.fmean(_known_values(conn, group, measure)), MEAN_DIGITS)
+    average = mean_from_sum(tally.total, tally.error(measure), tally.known)
+    if average is None:
+        average = mean(_known_values(conn, group, measure))
     at = {
         name: ranked[group, measure, percentile_rank(tally.known, fraction)]
         for name, fraction in PERCENTILES.items()
     }
-    return summary(tally.known, unknown, mean, {**at, "max": ranked[group, measure, tally.known]})
+    return summary(
+        tally.known, unknown, average, {**at, "max": ranked[group, measure, tally.known]}
+    )
 
 
 def _known_values(conn: Connection, group: Group, measure: str) -> list[float]:
