@@ -25,6 +25,7 @@ from taskline.records import (
     ToolCallRecord,
     Turn,
 )
+from taskline.reports import TaskRow
 from taskline.tools.base import ToolContext, ToolResult
 
 R = TypeVar("R")
@@ -100,7 +101,15 @@ class Store(Protocol):
         status: Status | None = None,
         assignee: str | None = None,
     ) -> tuple[list[Task], int]: ...
-    def list_metrics_with_last_run(self) -> list[tuple[TaskMetrics, str | None, str | None]]: ...
+    def page_metrics(
+        self,
+        *,
+        limit: int | None,
+        offset: int = 0,
+        after: str | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[tuple[TaskRow, datetime]], int]: ...
+    def metrics_report(self) -> dict[str, Any]: ...
 
 
 class Model(Protocol):

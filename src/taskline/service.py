@@ -473,6 +473,11 @@ class Taskline:
             metrics=self.store.get_metrics(task_id),
         )
 
+    def metrics_report(self) -> dict[str, Any]:
+        """Turns, tokens, cost and duration per task: distributions overall, by agent and by
+        model (of each task's last run), and the outliers; see `taskline.reports`."""
+        return self.store.metrics_report()
+
     def metrics_rows(self) -> list[TaskRow]:
         """Every task with stored metrics, with the agent and model of its last run."""
         return [row for row, _finished_at in self.finished_rows()]
@@ -480,23 +485,23 @@ class Taskline:
     def finished_rows(self) -> list[tuple[TaskRow, datetime]]:
         """`metrics_rows`, each with when the task's metrics were stored (it reached
         COMPLETED or FAILED); read in one query."""
-        rows = []
-        for metrics, agent, model in self.store.list_metrics_with_last_run():
-            row = TaskRow(
-                task_id=metrics.task_id,
-                agent="-" if agent is None else agent,
-                model="-" if model is None else model,
-                values={
-                    "turns_per_task": metrics.turns_per_task,
-                    "tokens_per_task": metrics.tokens_per_task,
-                    "cost_per_task": (
-                        None if metrics.cost_per_task is None else float(metrics.cost_per_task)
-                    ),
-                    "duration_seconds": metrics.duration_seconds,
-                },
-            )
-            rows.append((row, metrics.updated_at))
+        rows, _total = self.finished_page(limit=None)
         return rows
+
+    def finished_page(
+        self,
+        *,
+        limit: int | None,
+        offset: int = 0,
+        after: str | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[tuple[TaskRow, datetime]], int]:
+        """At most `limit` of `finished_rows` (None: all) by task id, or newest first,
+        starting past the task id `after` and skipping `offset` more; and how many tasks
+        have metrics in all."""
+        return self.store.page_metrics(
+            limit=limit, offset=offset, after=after, newest_first=newest_first
+        )
 
     def tasks_page(
         self,

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from taskline import Taskline
 from taskline.api import create_app
 from taskline.llm.types import Usage
 from taskline.protocols import Model
+from taskline.records import TaskMetrics
 from tests.api.helpers import TOKEN, PacedModel, call, greeting
 from tests.api.server import serving
 
@@ -121,6 +123,8 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> N
 
         page.click("nav >> text=Metrics")
         expect(page.locator(".tile-value").first).to_have_text("4")
+        # 2 calls each: at $0.002, $0.004 and $0.003 earlier, then at $0.001 for the greeting
+        expect(page.locator(".tile-value").nth(1)).to_have_text("$0.02")
         expect(page.locator("section.measure svg.chart")).to_have_count(16)
         page.screenshot(path=shots / "4-metrics.png", full_page=True)
 
@@ -149,3 +153,32 @@ def test_the_board_shows_the_newest_page_and_counts_all(served: Taskline, page: 
         expect(lane.locator(".card")).to_have_count(200)
         expect(lane.locator(".card").first).to_have_attribute("data-task", made[-1])
         expect(lane.locator("p.muted")).to_have_text("and 800 more")
+
+
+def test_the_metrics_charts_draw_the_newest_and_the_figures_count_all(
+    served: Taskline, page: Page
+) -> None:
+    for n in range(1002):
+        task_id = served.create_task(f"Task {n}").id
+        served.store.save_metrics(
+            TaskMetrics(task_id=task_id, turns_per_task=1 + n % 3, tokens_per_task=100,
+                        input_tokens=90, output_tokens=10, cost_per_task=Decimal("0.01"),
+                        unpriced_calls=0, duration_seconds=1.5, tool_calls=1, runs=1)
+        )  # fmt: skip
+
+    with serving(create_app(served, token=TOKEN)) as url:
+        page.goto(url)
+        page.fill("#token", TOKEN)
+        page.click("#login button")
+        page.click("nav >> text=Metrics")
+        tiles = page.locator(".tile-value")
+        expect(tiles.first).to_have_text("1,002")
+        expect(tiles.nth(1)).to_have_text("$10.02")  # all 1,002 at $0.01, not only the charted
+        expect(page.locator("section[data-measure=cost_per_task] figcaption")).to_have_text(
+            [
+                "over time (by finish), the newest 1000 of 1002",
+                "distribution, the newest 1000 of 1002",
+                "by agent (mean, p90 tick)",
+                "by model (mean, p90 tick)",
+            ]
+        )

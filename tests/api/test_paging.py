@@ -172,3 +172,43 @@ def test_metrics_rows_name_the_last_run_of_each_task(client: TestClient, served:
     assert [(r["task_id"], r["agent"], r["finished_at"]) for r in answered] == [
         (row.task_id, row.agent, at.isoformat()) for row, at in rows
     ]
+
+
+def test_metrics_rows_come_a_page_at_a_time(client: TestClient, served: Taskline) -> None:
+    made = [served.create_task(f"Task {n}").id for n in range(102)]
+    for n, task_id in enumerate(made):
+        served.store.save_metrics(_metrics(task_id, n % 7, None if n % 10 == 3 else "0.001"))
+
+    def rows(**params: str | int) -> tuple[list[str], str]:
+        answer = client.get("/api/metrics/tasks", params=params)
+        return [row["task_id"] for row in answer.json()], answer.headers["x-total-count"]
+
+    assert rows() == (made[:100], "102")  # the default page, like /api/tasks
+    assert rows(limit=1000) == (made, "102")
+    assert rows(limit=3, offset=98) == (made[98:101], "102")
+    assert rows(limit=2, after=made[100]) == ([made[101]], "102")
+    assert rows(order="newest", limit=3) == (made[::-1][:3], "102")
+    assert rows(order="newest", limit=2, after=made[50], offset=1) == ([made[48], made[47]], "102")
+    newest = client.get("/api/metrics/tasks", params={"order": "newest", "limit": 1}).json()
+    stored = served.metrics(made[101])
+    assert stored is not None
+    assert newest == [
+        {"task_id": made[101], "agent": "-", "model": "-",
+         "finished_at": stored.updated_at.isoformat(), "turns_per_task": 3,
+         "tokens_per_task": 300, "cost_per_task": 0.001, "duration_seconds": 4.5}
+    ]  # fmt: skip
+
+
+def test_a_metrics_page_past_the_limits_is_422(client: TestClient) -> None:
+    cases = {
+        "limit=1001": "invalid request: query.limit: Input should be less than or equal to 1000",
+        "limit=0": "invalid request: query.limit: Input should be greater than or equal to 1",
+        "offset=-1": "invalid request: query.offset: Input should be greater than or equal to 0",
+        "order=oldest-first": "invalid request: query.order: Input should be 'oldest' or 'newest'",
+    }
+
+    answers = {query: client.get(f"/api/metrics/tasks?{query}") for query in cases}
+
+    assert {q: (r.status_code, r.json()) for q, r in answers.items()} == {
+        q: (422, {"detail": detail}) for q, detail in cases.items()
+    }

@@ -54,7 +54,8 @@ EXPECTED_COLUMNS = {
     "task_metrics": [
         "task_id", "turns_per_task", "tokens_per_task", "input_tokens", "output_tokens",
         "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "retries",
-        "updated_at", "review_seconds", "agent_seconds",
+        "updated_at", "review_seconds", "agent_seconds", "last_agent", "last_model",
+        "cost_per_task_float",
     ],
     "workers": ["id", "status", "started_at", "last_seen_at", "adopted_by"],
     "alembic_version": ["version_num"],
@@ -175,3 +176,50 @@ def test_an_agent_stored_before_mcp_reads_back_with_no_servers(empty_url: str) -
         assert store.get_agent("old").mcp == ()
     finally:
         store.close()
+
+
+def test_metrics_stored_before_0009_are_grouped_by_their_last_run(empty_url: str) -> None:
+    engine = create_store_engine(empty_url)
+    upgrade(engine, "0006")
+    at = "'2026-01-01 00:00:00'"
+    with engine.begin() as conn:
+        for task_id in ("T1", "T2"):
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (id, title, description, type, priority,"
+                    " acceptance_criteria, checks, expected_artifacts, reviewers, human_review,"
+                    f" max_rework, status, created_at, updated_at, ignore) VALUES ('{task_id}',"
+                    f" 'old task', '', 'general', 'normal', '[]', '[]', '[]', '[]', false, 2,"
+                    f" 'COMPLETED', {at}, {at}, '[]')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO task_metrics (task_id, turns_per_task, tokens_per_task,"
+                    " input_tokens, output_tokens, cost_per_task, unpriced_calls,"
+                    " duration_seconds, tool_calls, runs, retries, updated_at) VALUES"
+                    f" ('{task_id}', 2, 20, 15, 5, 0.25, 0, 1.5, 1, 1, 0, {at})"
+                )
+            )
+        for number, agent in ((1, "coder"), (2, "reviewer")):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, task_id, number, trigger, agent, model, feedback,"
+                    f" status, started_at) VALUES ('R{number}', 'T1', {number}, 'first', '{agent}',"
+                    f" 'm:{number}', '', 'submitted', {at})"
+                )
+            )
+    engine.dispose()
+    store = SqlStore.open(empty_url)
+    try:
+        rows, total = store.page_metrics(limit=None)
+        with store.engine.connect() as conn:
+            floats = conn.execute(text("SELECT cost_per_task_float FROM task_metrics")).scalars()
+            assert list(floats) == [0.25, 0.25]
+    finally:
+        store.close()
+    assert total == 2
+    assert [(row.task_id, row.agent, row.model) for row, _at in rows] == [
+        ("T1", "reviewer", "m:2"),
+        ("T2", "-", "-"),
+    ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from taskline.api.bodies import INT32_MAX, Text
 from taskline.api.deps import TaskId, Tl
 from taskline.api.errors import NOT_FOUND
+from taskline.api.tasks import DEFAULT_PAGE, MAX_PAGE
 from taskline.api.views import MetricsReport, MetricsRow
 from taskline.records import TaskMetrics
-from taskline.reports import metrics_report
 
 router = APIRouter(prefix="/api", tags=["metrics"])
 
@@ -29,13 +32,33 @@ def task_metrics(task_id: TaskId, tl: Tl) -> JSONResponse:
 def report(tl: Tl) -> JSONResponse:
     """Distributions of turns, tokens, cost and duration per task, overall, by agent and by
     model, and the outliers."""
-    return JSONResponse(metrics_report(tl.metrics_rows()))
+    return JSONResponse(tl.metrics_report())
 
 
 @router.get("/metrics/tasks", response_model=list[MetricsRow])
-def rows(tl: Tl) -> JSONResponse:
-    """Every finished task's measures, with its agent, model and finishing time: the points
-    the dashboard's charts are drawn from."""
+def rows(
+    tl: Tl,
+    order: Annotated[
+        Literal["oldest", "newest"], Query(description="By task id, oldest first or not.")
+    ] = "oldest",
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description=f"At most this many (up to {MAX_PAGE}).")
+    ] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=INT32_MAX, description="Skip this many first.")] = 0,
+    after: Annotated[
+        Text | None,
+        Query(
+            description="A task id: start past it, in the order asked for; the last id of a"
+            " page fetches the next."
+        ),
+    ] = None,
+) -> JSONResponse:
+    """Finished tasks' measures, with their agent, model and finishing time: the points the
+    dashboard's charts are drawn from. One page, like `/api/tasks`: the header
+    `X-Total-Count` counts every task with metrics."""
+    found, total = tl.finished_page(
+        limit=limit, offset=offset, after=after, newest_first=order == "newest"
+    )
     return JSONResponse(
         [
             {
@@ -45,6 +68,7 @@ def rows(tl: Tl) -> JSONResponse:
                 "finished_at": finished_at.isoformat(),
                 **row.values,
             }
-            for row, finished_at in tl.finished_rows()
-        ]
+            for row, finished_at in found
+        ],
+        headers={"X-Total-Count": str(total)},
     )

@@ -24,7 +24,6 @@ from taskline.lifecycle import Status
 from taskline.models import Task
 from taskline.progress import LiveProgress
 from taskline.render import shown
-from taskline.reports import metrics_report
 from taskline.service import Taskline
 
 
@@ -176,7 +175,7 @@ def metrics(
             else:
                 render.metrics_detail(stored)
             return
-        report = metrics_report(tl.metrics_rows())
+        report = tl.metrics_report()
     if as_json:
         _print_json(report)
     else:

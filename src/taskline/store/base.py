@@ -44,6 +44,20 @@ class SqlBase:
                 yield connection
 
     @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction whose every statement sees the same data.
+
+        `_read` gives that on SQLite; PostgreSQL's default isolation lets each statement
+        see what committed before it started, so a read of several statements asks for
+        more.
+        """
+        with self._faults_as_store_errors(), self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
+    @contextmanager
     def _faults_as_store_errors(self) -> Iterator[None]:
         """The database failing (full, locked, read-only, corrupt, gone) as one `StoreError`.
 

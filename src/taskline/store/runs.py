@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,7 @@ from taskline.records import (
     ToolCallRecord,
     Turn,
 )
+from taskline.reports import NO_RUN
 from taskline.store.base import SqlBase
 from taskline.store.tables import (
     artifacts,
@@ -40,9 +41,17 @@ from taskline.store.tables import (
     turns,
 )
 
+METRICS_COLUMNS = [task_metrics.c[name] for name in TaskMetrics.model_fields]
+"""The columns of `task_metrics` that hold a `TaskMetrics`; the rest serve the report."""
+
 
 def _row_dict(row: Row[Any], table: Table) -> dict[str, Any]:
     return {column.name: getattr(row, column.name) for column in table.columns}
+
+
+def _metrics_from_row(row: Row[Any]) -> TaskMetrics:
+    # By position: a getattr per column and row costs more than the query itself.
+    return TaskMetrics.model_validate(dict(zip(TaskMetrics.model_fields, row, strict=True)))
 
 
 class RunQueries(SqlBase):
@@ -55,6 +64,8 @@ class RunQueries(SqlBase):
         try:
             with self._write() as conn:
                 conn.execute(insert(runs), run.model_dump())
+                # a retried or reworked task counts for its new run's agent and model
+                _note_last_run(conn, run.task_id)
         except IntegrityError:
             existing = self._find_run(run.task_id, run.number)
             if existing is None:
@@ -268,57 +279,42 @@ class RunQueries(SqlBase):
             )
             if found.rowcount == 0:
                 conn.execute(insert(task_metrics).values(row))
+            _note_last_run(conn, metrics.task_id)
         return metrics
 
     def get_metrics(self, task_id: str) -> TaskMetrics | None:
         """The task's stored metrics, or None before it first finished."""
         with self._read() as conn:
             row = conn.execute(
-                select(task_metrics).where(task_metrics.c.task_id == task_id)
+                select(*METRICS_COLUMNS).where(task_metrics.c.task_id == task_id)
             ).first()
-        return None if row is None else TaskMetrics.model_validate(_row_dict(row, task_metrics))
+        return None if row is None else _metrics_from_row(row)
 
     def list_metrics(self) -> list[TaskMetrics]:
         """Stored metrics of every task, by task id."""
         with self._read() as conn:
-            rows = conn.execute(select(task_metrics).order_by(task_metrics.c.task_id)).all()
-        return [TaskMetrics.model_validate(_row_dict(row, task_metrics)) for row in rows]
+            rows = conn.execute(select(*METRICS_COLUMNS).order_by(task_metrics.c.task_id)).all()
+        return [_metrics_from_row(row) for row in rows]
 
     def _exists(self, table: Table, *conditions: Any) -> bool:
         with self._read() as conn:
             return _first(conn, table, *conditions) is not None
 
-    def list_metrics_with_last_run(self) -> list[tuple[TaskMetrics, str | None, str | None]]:
-        """Stored metrics of every task, by task id, each with the agent and the model of the
-        task's last run (None and None for a task without runs), in one query."""
-        last = (
-            select(runs.c.task_id, func.max(runs.c.number).label("number"))
-            .group_by(runs.c.task_id)
-            .subquery()
-        )
-        query = (
-            select(task_metrics, runs.c.agent.label("last_agent"), runs.c.model.label("last_model"))
-            .select_from(
-                task_metrics.outerjoin(last, last.c.task_id == task_metrics.c.task_id).outerjoin(
-                    runs, (runs.c.task_id == last.c.task_id) & (runs.c.number == last.c.number)
-                )
-            )
-            .order_by(task_metrics.c.task_id)
-        )
-        names = [column.name for column in task_metrics.columns]
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        # The metrics' columns come first; zip stops at them. By position, because a
-        # getattr per column and row costs more than the query itself.
-        return [
-            (
-                TaskMetrics.model_validate(dict(zip(names, row, strict=False))),
-                row.last_agent,
-                row.last_model,
-            )
-            for row in rows
-        ]
-
 
 def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:
     return conn.execute(select(table).where(*conditions).limit(1)).first()
+
+
+def _note_last_run(conn: Connection, task_id: str) -> None:
+    """Copy the agent and model of the task's last run into its metrics row, if it has one."""
+
+    def of_last_run(column: Column[Any]) -> ColumnElement[Any]:
+        last = select(column).where(runs.c.task_id == task_id)
+        last = last.order_by(runs.c.number.desc()).limit(1)
+        return func.coalesce(last.scalar_subquery(), NO_RUN)
+
+    conn.execute(
+        update(task_metrics)
+        .where(task_metrics.c.task_id == task_id)
+        .values(last_agent=of_last_run(runs.c.agent), last_model=of_last_run(runs.c.model))
+    )

@@ -29,6 +29,7 @@ from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
 from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
+from taskline.store.metrics import MetricsQueries
 from taskline.store.migrate import ensure_schema
 from taskline.store.runs import RunQueries
 from taskline.store.tables import (
@@ -45,7 +46,7 @@ _TASK_COLUMNS = [c.name for c in tasks.columns]
 _AGENT_COLUMNS = [c.name for c in agents.columns]
 
 
-class SqlStore(RunQueries, WorkerQueries):
+class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
     """Persistent agents, tasks and runs; safe to share between threads and processes."""
 
     @classmethod

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Float,
     ForeignKey,
     Index,
@@ -38,6 +39,20 @@ metadata = MetaData(
 )
 
 STATUS_VALUES = ", ".join(f"'{s.value}'" for s in ORDER)
+
+REPORT_SUMMED = ("turns_per_task", "tokens_per_task", "cost_per_task_float", "duration_seconds")
+"""The columns of `task_metrics` that order and add up the report's measures."""
+REPORT_ORDERS = (
+    ("turns_per_task",),
+    ("tokens_per_task",),
+    ("cost_per_task_float", "cost_per_task"),
+    ("duration_seconds",),
+)
+"""Each measure's index columns after the group's: the order, and the value if another."""
+
+COST_AS_FLOAT = "CAST(cost_per_task AS DOUBLE PRECISION)"
+"""`task_metrics.cost_per_task_float`: the same SQL turns NUMERIC (PostgreSQL) and text
+(SQLite) into a float."""
 
 agents = Table(
     "agents",
@@ -243,6 +258,22 @@ task_metrics = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("review_seconds", Float, nullable=False, server_default=text("0")),
     Column("agent_seconds", Float, nullable=False, server_default=text("0")),
+    # What the metrics report groups and orders by, kept here so that it reads this table
+    # alone, through its indexes: the agent and model of the task's last run ("-" before
+    # any run, as the report shows it; the store updates them when a run starts), and the
+    # cost as a float, which SQLite, keeping money as text, could not order or add up.
+    Column("last_agent", String(64), nullable=False, server_default=text("'-'")),
+    Column("last_model", Text, nullable=False, server_default=text("'-'")),
+    Column("cost_per_task_float", Float, Computed(COST_AS_FLOAT), nullable=True),
+    # The report walks these to the values at its percentiles, overall and per group (the
+    # exact cost comes along, so the walk never leaves the index)...
+    *(
+        Index(None, *group, *orders)
+        for orders in REPORT_ORDERS
+        for group in ((), ("last_agent",), ("last_model",))
+    ),
+    # ... and adds up every measure per group from this one, in its order.
+    Index("ix_task_metrics_report_sums", "last_agent", "last_model", *REPORT_SUMMED),
 )
 
 workers = Table(

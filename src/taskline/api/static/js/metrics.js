@@ -1,9 +1,12 @@
 // The metrics page: cost, tokens and turns per task over time, their distributions, and
 // breakdowns by agent and by model.
 
-import { get } from "./api.js";
+import { get, getPage } from "./api.js";
 import { PALETTE, barChart, figure, histogram, timeChart } from "./charts.js";
 import { h, num, put, seconds, usd } from "./dom.js";
+
+// The charts draw the newest tasks; the report's figures cover every one.
+const SHOWN = 1000;
 
 const MEASURES = [
   { key: "cost_per_task", title: "Cost per task", unit: "USD", format: usd, color: PALETTE[0] },
@@ -28,14 +31,15 @@ function groupBars(groups, measure) {
   });
 }
 
-function summary(report, rows) {
-  const costs = rows.map((r) => r.cost_per_task);
-  const known = costs.filter((c) => c !== null);
-  const total = known.reduce((a, b) => a + b, 0);
+function summary(report) {
   const o = report.overall;
+  const cost = o.cost_per_task;
+  // From the report, not the rows: they may be only the newest. Its mean is rounded to a
+  // millionth of a dollar: the total is within half a millionth per task of the exact sum.
+  const total = cost.count ? cost.mean * cost.count : 0;
   const items = [
     ["finished tasks", num(report.tasks)],
-    ["total cost", usd(total) + (known.length < costs.length ? ` + ${costs.length - known.length} unpriced` : "")],
+    ["total cost", usd(total) + (cost.unknown ? ` + ${cost.unknown} unpriced` : "")],
     ["mean cost", usd(o.cost_per_task.mean)],
     ["mean tokens", num(o.tokens_per_task.mean)],
     ["mean turns", num(o.turns_per_task.mean, 1)],
@@ -46,7 +50,7 @@ function summary(report, rows) {
       h("div", { class: "tile-label" }, label))));
 }
 
-function measureSection(measure, report, rows) {
+function measureSection(measure, report, rows, shown) {
   const points = rows.map((r) => ({
     t: new Date(r.finished_at), value: r[measure.key], href: `#/task/${r.task_id}`,
     tip: `${r.task_id} (${r.agent}, ${r.model}): ${measure.format(r[measure.key])}`,
@@ -55,9 +59,9 @@ function measureSection(measure, report, rows) {
   return h("section", { class: "panel measure", "data-measure": measure.key },
     h("h2", {}, measure.title),
     h("div", { class: "charts" },
-      figure("over time (by finish)", timeChart({ title: `${measure.title} over time`, points,
+      figure(`over time (by finish)${shown}`, timeChart({ title: `${measure.title} over time`, points,
         format: measure.format, yLabel: measure.unit, color: measure.color })),
-      figure("distribution", histogram({ title: `${measure.title} distribution`, values,
+      figure(`distribution${shown}`, histogram({ title: `${measure.title} distribution`, values,
         format: measure.format, color: measure.color })),
       figure("by agent (mean, p90 tick)", barChart({ title: `${measure.title} by agent`,
         bars: groupBars(report.by_agent, measure), format: measure.format, yLabel: measure.unit })),
@@ -75,12 +79,15 @@ function outliers(report) {
 }
 
 export async function metrics(main) {
-  const [report, rows] = await Promise.all([get("/api/metrics"), get("/api/metrics/tasks")]);
+  const [report, { items: rows, total }] = await Promise.all([
+    get("/api/metrics"), getPage(`/api/metrics/tasks?order=newest&limit=${SHOWN}`),
+  ]);
+  const shown = total > rows.length ? `, the newest ${rows.length} of ${total}` : "";
   const head = h("div", { class: "page-head" }, h("h1", {}, "Metrics"));
   if (!report.tasks) {
     put(main, head, h("p", { class: "muted" }, "No finished tasks yet."));
     return;
   }
-  put(main, head, summary(report, rows),
-    ...MEASURES.map((m) => measureSection(m, report, rows)), outliers(report) || "");
+  put(main, head, summary(report),
+    ...MEASURES.map((m) => measureSection(m, report, rows, shown)), outliers(report) || "");
 }
