@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from dbos import _dbos as dbos_internals
 from dbos import (
     DBOS,
     DBOSClient,
@@ -202,6 +203,8 @@ def launch(
         where = sa.make_url(url).render_as_string(hide_password=True)
         reason = without_password(str(exc), url)
         raise StoreError(f"cannot start durable execution on {where}: {reason}") from exc
+    if worker_concurrency is None:
+        _fail_fast_on_lost_connections()
     if worker_concurrency is not None:
         # The queue's settings live in the system database: the last worker to start
         # sets the per-worker concurrency for all.
@@ -212,6 +215,18 @@ def launch(
             on_conflict="always_update",
         )
     _runtime.system_url = url
+
+
+def _fail_fast_on_lost_connections() -> None:
+    """In a foreground process, a lost database connection ends the command instead of
+    blocking it: DBOS's default waits and retries without end (right for a worker that
+    outlives a database restart; a person at a terminal gets no answer). The run stays
+    resumable: its last checkpoint stands, and `taskline task run` resumes it.
+
+    DBOS has this switch for its client (`retry_connection_errors=False`) but not in its
+    config, hence the attribute of its system database."""
+    system_database = dbos_internals._get_dbos_instance()._sys_db
+    system_database._retry_connection_errors = False
 
 
 def _sqlite_engine(url: str) -> sa.Engine:

@@ -42,15 +42,11 @@ def ledgered_task(deployment: Deployment, ledger: Path) -> str:
     return task_id
 
 
-@pytest.mark.xfail(
-    reason="open bug: with PostgreSQL stopped, `taskline task run` neither ends nor says"
-    " one line; it was still retrying after 300 s (DBOS warnings on stderr)",
-    run=False,
-    strict=True,
-)
-def test_postgres_stopped_mid_run_is_one_line_and_the_task_runs_once_it_is_back(
+def stop_mid_run_then_resume(
     deployment: Deployment, server: PostgresServer, tmp_path: Path
-) -> None:
+) -> tuple[str, list[str]]:
+    """Stop PostgreSQL while the run waits for its second answer, check the one-line end,
+    start it again and resume: the task id and the ledger of billed calls."""
     ledger = tmp_path / "agent.ledger"
     task_id = ledgered_task(deployment, ledger)
     process = deployment.run_until_gate(task_id)
@@ -59,18 +55,44 @@ def test_postgres_stopped_mid_run_is_one_line_and_the_task_runs_once_it_is_back(
     code, err = deployment.finish(process)
 
     assert code == 1
-    assert last_line(err).startswith("error: "), err
-    assert task_id in last_line(err), err
+    line = last_line(err)
+    assert line.startswith("error: database postgresql+psycopg://postgres@127.0.0.1:"), err
+    assert line.endswith(
+        f"; task {task_id} was left as it was: run `taskline task run {task_id}` again"
+        " once the database can be written"
+    ), err
     server.start()
     with deployment.library() as tl:
         assert tl.get_task(task_id).status.value == "IN_PROGRESS"
     again = deployment.cli("task", "run", task_id)
     assert again.returncode == 0, again.stderr
+    return task_id, ledger.read_text().splitlines()
+
+
+def test_postgres_stopped_mid_run_is_one_line_and_the_run_resumes_once_it_is_back(
+    deployment: Deployment, server: PostgresServer, tmp_path: Path
+) -> None:
+    task_id, billed = stop_mid_run_then_resume(deployment, server, tmp_path)
     with deployment.library() as tl:
         assert tl.get_task(task_id).status.value == "COMPLETED"
         records = tl.cost_records(task_id)
         runs = tl.runs(task_id)
-    billed = ledger.read_text().splitlines()
-    assert [(r.trigger, r.status) for r in runs][-1] == ("retry", "submitted")
-    # One record per billed call: none lost while the database was away, none twice.
-    assert [r.turn for r in records] == list(range(1, len(billed) + 1))
+    # The same run, resumed: not a retry that starts the work over.
+    assert [(r.number, r.trigger, r.status) for r in runs] == [(1, "first", "submitted")]
+    assert [r.turn for r in records] == [1, 2, 3]
+    assert len(billed) >= len(records)
+
+
+@pytest.mark.xfail(
+    reason="open (issue 14, point 2): calls billed while the database was away, and calls"
+    " whose step checkpoint DBOS had not yet written, are made again on resume without a"
+    " record of the first: 5 billed, 3 recorded",
+    strict=True,
+)
+def test_postgres_stopped_mid_run_leaves_a_record_of_every_billed_call(
+    deployment: Deployment, server: PostgresServer, tmp_path: Path
+) -> None:
+    task_id, billed = stop_mid_run_then_resume(deployment, server, tmp_path)
+    with deployment.library() as tl:
+        records = tl.cost_records(task_id)
+    assert len(records) == len(billed)
