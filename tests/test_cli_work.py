@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -729,3 +731,13 @@ def test_demo_runs_a_real_task_on_the_local_model(
     assert re.search(r"│ \d+ │ [^│]+│ IN_REVIEW +│ COMPLETED +│ checks +│", result.stdout)
     assert "hello.txt" in result.stdout
     assert not (tmp_path / "home").exists()  # the demo leaves the user's home alone
+
+
+def test_commands_start_without_importing_dbos_or_mcp_and_the_worker_default_agrees() -> None:
+    from taskline import durable
+    from taskline.cli import worker
+
+    assert worker.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS == durable.DEFAULT_HEARTBEAT_TIMEOUT_SECONDS
+    code = "import sys, taskline.cli; print('dbos' in sys.modules, 'mcp' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False False\n"

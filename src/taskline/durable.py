@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from dbos import _dbos as dbos_internals
 from dbos import (
     DBOS,
     DBOSClient,
@@ -39,6 +38,7 @@ from dbos import (
     StepOptions,
     WorkflowHandleAsync,
 )
+from dbos import _dbos as dbos_internals
 
 from taskline import __version__
 from taskline.engine.events import OnEvent, ignore

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,7 +25,9 @@ from taskline.ids import short_ids
 from taskline.lifecycle import Status
 from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition
 from taskline.records import Artifact, CostRecord, Review, TaskDetail, TaskMetrics
-from taskline.tools.mcp import ServerReport
+
+if TYPE_CHECKING:
+    from taskline.tools.mcp import ServerReport
 
 # The first line of a failure's reason, on the one line a FAILED run prints.
 FAILURE_LINE_CHARS = 300

@@ -48,10 +48,11 @@ from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools import builtin_tools
 from taskline.tools.base import ToolCallLimits
-from taskline.tools.mcp import ServerReport, check_grants, report_servers
+from taskline.tools.mcp import check_grants
 
-if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
+if TYPE_CHECKING:  # imported when first used: DBOS and the MCP SDK are heavy to load
     from taskline.durable import Enqueuer
+    from taskline.tools.mcp import ServerReport
 
 T = TypeVar("T")
 
@@ -356,6 +357,8 @@ class Taskline:
         # No agent's: a server's network and variables come from its own table.
         policy = self.config.sandbox_policy((self.home.absolute(), *self.private))
         sandbox = policy.for_agent("")
+        from taskline.tools.mcp import report_servers
+
         return asyncio.run(report_servers(self.config.mcp, workspace=workspace, sandbox=sandbox))
 
     def run_task(

@@ -44,7 +44,7 @@ from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
 from taskline.tools import ToolContext, Workspace, builtin_tools
 from taskline.tools.base import ToolCallLimits
-from taskline.tools.mcp import McpServerConfig, run_tools
+from taskline.tools.mcp import McpServerConfig
 from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
@@ -350,6 +350,8 @@ class Executor:
         context = self._tool_context(agent.name, task)
         try:
             # The agent's MCP servers run for this run only, and stop however it ends.
+            from taskline.tools.mcp import run_tools  # the MCP SDK only when a run needs it
+
             async with run_tools(
                 agent.mcp,
                 self.mcp_servers,

@@ -30,7 +30,7 @@ from taskline.records import (
     Turn,
 )
 from taskline.reports import NO_RUN
-from taskline.store.base import SqlBase
+from taskline.store.base import SqlBase, store_error
 from taskline.store.tables import (
     artifacts,
     cost_records,
@@ -66,10 +66,10 @@ class RunQueries(SqlBase):
                 conn.execute(insert(runs), run.model_dump())
                 # a retried or reworked task counts for its new run's agent and model
                 _note_last_run(conn, run.task_id)
-        except IntegrityError:
+        except IntegrityError as exc:
             existing = self._find_run(run.task_id, run.number)
             if existing is None:
-                raise
+                raise store_error(self.engine, exc) from exc
             return existing
         return run
 
@@ -130,11 +130,11 @@ class RunQueries(SqlBase):
                 conn.execute(insert(turns), turn.model_dump())
                 if calls:
                     conn.execute(insert(tool_calls), [call.model_dump() for call in calls])
-        except IntegrityError:
+        except IntegrityError as exc:
             if not self._exists(
                 turns, turns.c.run_id == turn.run_id, turns.c.number == turn.number
             ):
-                raise
+                raise store_error(self.engine, exc) from exc
 
     def turns(self, run_id: str) -> list[Turn]:
         """The run's turns in order."""
@@ -161,10 +161,10 @@ class RunQueries(SqlBase):
         try:
             with self._write() as conn:
                 conn.execute(insert(cost_records), record.model_dump())
-        except IntegrityError:
+        except IntegrityError as exc:
             stored = self.find_cost_record(record.run_id, record.purpose, record.turn)
             if stored is None:
-                raise
+                raise store_error(self.engine, exc) from exc
             return stored
         return record
 
@@ -229,9 +229,9 @@ class RunQueries(SqlBase):
         try:
             with self._write() as conn:
                 conn.execute(insert(artifacts), [change.model_dump() for change in changes])
-        except IntegrityError:
+        except IntegrityError as exc:
             if not self._exists(artifacts, artifacts.c.run_id == changes[0].run_id):
-                raise
+                raise store_error(self.engine, exc) from exc
 
     def artifacts(self, task_id: str) -> list[Artifact]:
         """Every artifact of the task's runs, by run then path."""

@@ -8,11 +8,35 @@
 
 An MCP tool satisfies `taskline.protocols.Tool`: the run loop calls it, records
 it and checkpoints it exactly as it does a built-in tool.
+
+Only `config` is imported with the package: the `mcp` SDK (about 0.4 s to import) is
+loaded when a run or `taskline mcp list` first needs it, not by every command.
 """
 
-from taskline.tools.mcp.config import McpServerConfig
-from taskline.tools.mcp.tool import McpTool
-from taskline.tools.mcp.toolset import ServerReport, check_grants, report_servers, run_tools
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from taskline.tools.mcp.config import McpServerConfig, check_grants
+
+if TYPE_CHECKING:
+    from taskline.tools.mcp.tool import McpTool
+    from taskline.tools.mcp.toolset import ServerReport, report_servers, run_tools
+
+_LAZY = {
+    "McpTool": "taskline.tools.mcp.tool",
+    "ServerReport": "taskline.tools.mcp.toolset",
+    "report_servers": "taskline.tools.mcp.toolset",
+    "run_tools": "taskline.tools.mcp.toolset",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "McpServerConfig",

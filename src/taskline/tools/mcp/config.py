@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from taskline.errors import McpServerError
-from taskline.models import EnvName, NonBlank
+from taskline.errors import ConfigError, McpServerError
+from taskline.models import EnvName, McpGrant, NonBlank
 
 DEFAULT_CALL_TIMEOUT_SECONDS = 120.0
 DEFAULT_START_TIMEOUT_SECONDS = 60.0
@@ -110,3 +110,14 @@ def resolved_headers(
             )
         resolved[name] = VARIABLE.sub(lambda match: environ[match.group(1)], template)
     return resolved
+
+
+def check_grants(grants: Sequence[McpGrant], servers: Mapping[str, McpServerConfig]) -> None:
+    """`ConfigError` when a grant names a server taskline.toml does not declare."""
+    for grant in grants:
+        if grant.server not in servers:
+            declared = ", ".join(sorted(servers)) or "none"
+            raise ConfigError(
+                f"unknown MCP server {grant.server!r}; servers in the [mcp] tables of"
+                f" taskline.toml: {declared}"
+            )

@@ -18,23 +18,12 @@ from typing import Literal
 from mcp import types as mcp_types
 from pydantic import BaseModel, ConfigDict
 
-from taskline.errors import ConfigError, McpServerError
+from taskline.errors import McpServerError
 from taskline.models import McpGrant
-from taskline.tools.mcp.config import McpServerConfig
+from taskline.tools.mcp.config import McpServerConfig, check_grants
 from taskline.tools.mcp.connection import McpConnection
 from taskline.tools.mcp.tool import McpTool, model_names
 from taskline.tools.sandbox import Sandbox
-
-
-def check_grants(grants: Sequence[McpGrant], servers: Mapping[str, McpServerConfig]) -> None:
-    """`ConfigError` when a grant names a server taskline.toml does not declare."""
-    for grant in grants:
-        if grant.server not in servers:
-            declared = ", ".join(sorted(servers)) or "none"
-            raise ConfigError(
-                f"unknown MCP server {grant.server!r}; servers in the [mcp] tables of"
-                f" taskline.toml: {declared}"
-            )
 
 
 @asynccontextmanager
