@@ -77,18 +77,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     running = Server(process, port)
     try:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{running.url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
+        wait_until_serving(running)
         yield running
     finally:
         process.send_signal(signal.SIGINT)
         running.stdout, running.stderr = process.communicate(timeout=DEADLINE_SECONDS)
+
+
+def wait_until_serving(server: Server) -> None:
+    """Until `/health` answers: only then has uvicorn put in its own SIGINT handling."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        try:
+            if httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.process.poll() is not None:
+                raise
 
 
 def send_body(server: Server, headers: dict[str, str], *, chunked: bool) -> tuple[int, bytes]:
@@ -203,8 +208,9 @@ def test_a_small_body_with_the_token_is_served(server: Server) -> None:
 
 
 def test_the_token_is_never_printed(server: Server, tmp_path: Path) -> None:
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", START, "serve", "--port", str(free_port())],
+        [sys.executable, "-c", START, "serve", "--port", str(port)],
         cwd=tmp_path,
         env=base_env(tmp_path / "home") | {"TASKLINE_API_TOKEN": TOKEN},
         stdout=subprocess.PIPE,
@@ -213,6 +219,8 @@ def test_the_token_is_never_printed(server: Server, tmp_path: Path) -> None:
     )
     assert process.stdout is not None
     first = process.stdout.readline()
+    # Stopped once it serves: a SIGINT in the middle of its start is another test's matter.
+    wait_until_serving(Server(process, port))
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=DEADLINE_SECONDS)
 

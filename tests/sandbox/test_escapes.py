@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -308,5 +309,24 @@ def test_a_tool_under_tmp_runs_in_the_sandbox(
 
     assert (result.output, result.is_error) == (
         f"hello from /tmp\ntouch: cannot touch '{tools}/x': Read-only file system\n[exit code 1]",
+        True,
+    )
+
+
+def test_an_import_path_under_tmp_stays_visible_read_only(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As an editable install's source in a clone under /tmp: on taskline's import path,
+    # outside its environment, and needed by a server or check that imports it.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "greeting.py").write_text("print('hello from an editable install')\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(source)])
+
+    result = run(f"python3 {source}/greeting.py; touch {source}/x", in_sandbox(workspace))
+
+    assert (result.output, result.is_error) == (
+        "hello from an editable install\n"
+        f"touch: cannot touch '{source}/x': Read-only file system\n[exit code 1]",
         True,
     )

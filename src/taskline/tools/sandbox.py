@@ -160,7 +160,7 @@ class Sandbox:
         if not self.access.network:
             argv.append("--unshare-net")
         argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-        argv += toolchains_in_tmp(os.environ.get("PATH", ""), sys.prefix)
+        argv += toolchains_in_tmp(os.environ.get("PATH", ""), sys.prefix, *sys.path)
         for place in self.read_only:
             argv += ["--ro-bind", str(place), str(place)]
         # A hidden directory that holds the workspace is hidden before the workspace is
@@ -211,8 +211,9 @@ def toolchains_in_tmp(path_variable: str, *prefixes: str) -> list[str]:
 
     The sandbox's /tmp is empty, so a virtual environment or a tool that lives
     there (a clone in /tmp, as CI machines often make) would vanish from the
-    commands' PATH: the Python taskline runs in (`prefixes`) and the PATH
-    entries under /tmp are bound back, read-only.
+    commands' PATH: the Python taskline runs in and its import path (`prefixes`:
+    an editable install's source lives outside the environment) and the PATH
+    entries under /tmp are bound back, read-only. Nothing else of /tmp is.
     """
     wanted = [*prefixes, *(entry for entry in path_variable.split(os.pathsep) if entry)]
     binds: list[str] = []
