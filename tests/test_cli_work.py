@@ -177,6 +177,7 @@ def test_run_prints_only_the_id_and_show_json_has_what_the_run_left(
     assert without_duration(data["metrics"]) == {
         "turns_per_task": 3, "tokens_per_task": 485, "input_tokens": 450, "output_tokens": 35,
         "cost_per_task": 0.0045, "unpriced_calls": 0, "tool_calls": 4, "runs": 1, "retries": 0,
+        "lost_calls": 0,
     }  # fmt: skip
     [run] = data["runs"]
     assert {k: run[k] for k in (
@@ -295,6 +296,7 @@ def test_failed_run_exits_1_and_task_run_retries_it(cli: CliRunner, tmp_path: Pa
     assert without_duration(data["metrics"]) == {
         "turns_per_task": 4, "tokens_per_task": 480, "input_tokens": 400, "output_tokens": 80,
         "cost_per_task": 0.002, "unpriced_calls": 0, "tool_calls": 5, "runs": 2, "retries": 0,
+        "lost_calls": 0,
     }  # fmt: skip
     assert [(r["reviewer"], r["approved"], r["run_id"]) for r in data["reviews"]] == [
         ("auto", True, data["runs"][1]["id"])
@@ -443,7 +445,7 @@ def test_metrics_of_one_task(cli: CliRunner, tmp_path: Path) -> None:
     assert without_duration(data) == {
         "turns_per_task": 2, "tokens_per_task": 2400, "input_tokens": 2100,
         "output_tokens": 300, "cost_per_task": 0.0225, "unpriced_calls": 0, "tool_calls": 3,
-        "runs": 1, "retries": 0,
+        "runs": 1, "retries": 0, "lost_calls": 0,
     }  # fmt: skip
     assert masked_lines(invoke(cli, "metrics", "--task", task_id).stdout) == [
         "2 turns, 2,400 tokens (2,100 in, 300 out), $0.022500, Ts (agent Ts, review Ts), 3 tool calls, 1 runs"
@@ -638,7 +640,7 @@ def test_costs_of_a_task_has_one_record_per_call_and_the_totals(
     assert data["totals"] == {
         "calls": 3, "input_tokens": 4300, "output_tokens": 350, "cache_read_tokens": 2400,
         "cache_write_tokens": 100, "reasoning_tokens": 100, "cost_usd": None,
-        "priced_cost_usd": 0.0093, "unpriced_calls": 1,
+        "priced_cost_usd": 0.0093, "unpriced_calls": 1, "lost_calls": 0,
     }  # fmt: skip
     everything = json.loads(invoke(cli, "costs", "--json").stdout)
     assert [r["task_id"] for r in everything["records"]] == [task_id] * 3 + [other] * 3

@@ -73,7 +73,7 @@ def test_costs_command(tmp_path: Path) -> None:
     assert data["totals"] == {
         "calls": 2, "input_tokens": 2000, "output_tokens": 200, "cache_read_tokens": 1000,
         "cache_write_tokens": 0, "reasoning_tokens": 20, "cost_usd": 0.0021,
-        "priced_cost_usd": 0.0021, "unpriced_calls": 0,
+        "priced_cost_usd": 0.0021, "unpriced_calls": 0, "lost_calls": 0,
     }  # fmt: skip
 
     everything = cli.invoke(app, ["costs"])

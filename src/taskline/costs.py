@@ -2,7 +2,10 @@
 
 A total is None when any call in it is unpriced: a sum that silently skipped
 unknown prices would read as cheaper than it was. The priced part is kept
-alongside, as a lower bound.
+alongside, as a lower bound. A call lost in a crash (sent, its answer never
+recorded) counts at the estimate the call sent again in its place lent it, or as
+unpriced when none was (a call a timeout cut off); lost calls are also counted
+apart. A call still in flight counts nothing yet.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ class CostTotals(Record):
     """Sums over a set of cost records."""
 
     calls: int = Field(ge=0)
-    """Billed LLM calls."""
+    """LLM calls that were billed or may have been (lost ones included)."""
     input_tokens: int = Field(ge=0)
     """All input tokens."""
     output_tokens: int = Field(ge=0)
@@ -36,7 +39,9 @@ class CostTotals(Record):
     priced_cost_usd: Usd
     """Sum of the calls whose price is known: a lower bound when some are not."""
     unpriced_calls: int = Field(ge=0)
-    """Calls whose price is unknown."""
+    """Calls whose price is unknown: answered without a price, or lost with no estimate."""
+    lost_calls: int = Field(default=0, ge=0)
+    """Calls whose answer a crash lost: each may have been billed and was sent again."""
 
     @property
     def tokens(self) -> int:
@@ -47,9 +52,13 @@ class CostTotals(Record):
 def total(records: Iterable[CostRecord]) -> CostTotals:
     """Add up `records`."""
     calls = input_tokens = output_tokens = cache_read = cache_write = reasoning = unpriced = 0
+    lost = 0
     priced = Decimal(0)
     for record in records:
+        if record.state == "pending":
+            continue
         calls += 1
+        lost += record.state == "lost"
         input_tokens += record.input_tokens
         output_tokens += record.output_tokens
         cache_read += record.cache_read_tokens
@@ -69,4 +78,5 @@ def total(records: Iterable[CostRecord]) -> CostTotals:
         cost_usd=None if unpriced else priced,
         priced_cost_usd=priced,
         unpriced_calls=unpriced,
+        lost_calls=lost,
     )

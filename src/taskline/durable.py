@@ -1,9 +1,13 @@
 """Durable, distributed runs on DBOS.
 
-Each execution of a task is a DBOS workflow, and each model call, tool call and
-store write inside it is a step. DBOS checkpoints every finished step in its
-system database, so a process that dies mid-run is resumed from its last
-finished step: no step is done twice, no turn is lost.
+Each execution of a task is a DBOS workflow. Its few steps per run (the moves, the
+workspace snapshot, the artifacts, the checks and verdicts) are DBOS steps,
+checkpointed in its system database. Its turns are not: a model call's cost record
+(which holds the answer) and a tool call's row (which holds the result) are their
+own checkpoints, one write each in the store, and a resumed run replays them from
+there (see `taskline.engine.billing`). A process that dies mid-run is resumed from
+its last finished step: no step is done twice, no turn is lost, and a call whose
+answer the crash lost is recorded as `lost` before it is sent again.
 
     one machine   SQLite: DBOS keeps its tables in `$TASKLINE_HOME/dbos.sqlite`
                   and is launched in-process by the CLI and the library.
@@ -118,6 +122,17 @@ class DbosSteps:
         await _gate.enter()
         try:
             return await DBOS.run_step_async(options, fn, *args)
+        finally:
+            _gate.leave()
+
+    async def unrecorded(
+        self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any
+    ) -> R:
+        """Await `fn(*args)` with no DBOS checkpoint (the store's records are its own), but
+        as a step in flight: a stopping worker starts none."""
+        await _gate.enter()
+        try:
+            return await fn(*args)
         finally:
             _gate.leave()
 
@@ -289,15 +304,15 @@ async def _run_in_foreground(
         for workflow_id in unfinished:
             handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(workflow_id)
             await handle.get_result()
-        resumed: Task = taskline.get_task(task_id)
+        resumed: Task = await asyncio.to_thread(taskline.get_task, task_id)
         return resumed
     # No workflow of the task is unfinished, so no process runs it: a task its last run
     # left IN_PROGRESS (its end could not be written) is retried.
-    taskline.executor().check_runnable(task_id, nobody_runs_it=True)
+    await asyncio.to_thread(taskline.executor().check_runnable, task_id, nobody_runs_it=True)
     with SetWorkflowID(f"run-{task_id}-{new_id()}"):
         handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
     await handle.get_result()
-    task: Task = taskline.get_task(task_id)
+    task: Task = await asyncio.to_thread(taskline.get_task, task_id)
     return task
 
 
@@ -311,7 +326,7 @@ async def review_in_foreground(
             review_workflow, task_id, approve, feedback, taskline.actor
         )
         await handle.get_result()
-    task: Task = taskline.get_task(task_id)
+    task: Task = await asyncio.to_thread(taskline.get_task, task_id)
     return task
 
 

@@ -42,6 +42,7 @@ RunTrigger = Literal["first", "rework", "retry"]
 RunStatus = Literal["running", "submitted", "failed", "cancelled"]
 SandboxMode = Literal["bubblewrap", "none"]
 CallPurpose = Literal["agent", "review"]
+CallState = Literal["pending", "answered", "lost"]
 ArtifactChange = Literal["created", "modified", "deleted"]
 
 # Money in JSON is a number, like the task budget; None stays null.
@@ -121,10 +122,16 @@ class ToolCallRecord(Record):
     """Whether the tool failed (the model was told)."""
     duration_ms: float = Field(ge=0)
     """How long the tool ran."""
+    submission: str | None = None
+    """The completion summary a successful `submit_work` handed in, else None."""
+    malformed: bool = False
+    """Whether the call itself was wrong (unknown tool, unreadable or invalid arguments)."""
 
 
 class CostRecord(Record):
-    """One billed LLM call. Append-only."""
+    """One LLM call that may have been billed: written as its intent before it is sent
+    (`pending`), completed with the answer's figures (`answered`), or found without an
+    answer after a crash (`lost`: it may have been billed, and was sent again)."""
 
     id: str = Field(default_factory=new_id)
     """Time-sortable unique id."""
@@ -173,6 +180,10 @@ class CostRecord(Record):
     None when the answer had none (or was not JSON)."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
     """When the record was written."""
+    state: CallState = "answered"
+    """`pending` while the call is in flight, `answered` once its answer is recorded,
+    `lost` when the run stopped in between; a lost call's figures are those of the call
+    that replaced it, with `price_source` `estimate`, or zero and unknown when none did."""
 
 
 class Artifact(Record):
@@ -231,7 +242,7 @@ class TaskMetrics(Record):
     cost_per_task: Usd | None
     """Sum of the task's cost records; None when any call is unpriced."""
     unpriced_calls: int = Field(ge=0)
-    """Calls whose price is unknown."""
+    """Calls whose price is unknown: answered without a price, or lost with no estimate."""
     duration_seconds: float = Field(ge=0)
     """Wall-clock time of the task's whole life: from its first run's start to its end,
     review and waiting for a person included."""
@@ -247,6 +258,9 @@ class TaskMetrics(Record):
     """Wall-clock time of the reviews: the checks and the reviewer agents."""
     agent_seconds: float = Field(default=0.0, ge=0)
     """Wall-clock time the executing agent worked: every run from its start to its end."""
+    lost_calls: int = Field(default=0, ge=0)
+    """Calls sent whose answer was lost when a process stopped: each may have been billed
+    and was sent again; their estimated cost is in `cost_per_task`."""
 
 
 @dataclass(frozen=True)

@@ -358,7 +358,8 @@ def costs_table(
             f"{r.output_tokens:,}",
             f"{r.cache_read_tokens:,}",
             usd(r.cost_usd),
-            _text(r.price_source),
+            # a call in flight, or one a crash lost (its figures estimated, or unknown)
+            _text(r.price_source if r.state == "answered" else f"{r.state}: {r.price_source}"),
         )
     console.print(table)
     line = (
@@ -367,7 +368,14 @@ def costs_table(
     )
     if totals.unpriced_calls:
         line += f" ({totals.unpriced_calls} unpriced; priced calls {usd(totals.priced_cost_usd)})"
+    if totals.lost_calls:
+        line += f", {_lost(totals.lost_calls)}"
     console.print(line)
+
+
+def _lost(calls: int) -> str:
+    plural = "s" if calls > 1 else ""
+    return f"{calls} call{plural} lost in a crash and sent again (counted at an estimate)"
 
 
 def run_result(task: Task, metrics: TaskMetrics | None, *, err: bool = False) -> None:
@@ -410,6 +418,8 @@ def metrics_line(m: TaskMetrics) -> str:
     cost = usd(m.cost_per_task)
     if m.unpriced_calls:
         cost += f" ({m.unpriced_calls} unpriced calls)"
+    if m.lost_calls:
+        cost += f" ({_lost(m.lost_calls)})"
     return (
         f"{m.turns_per_task} turns, {m.tokens_per_task:,} tokens ({m.input_tokens:,} in,"
         f" {m.output_tokens:,} out), {cost}, {m.duration_seconds:.1f}s"

@@ -144,8 +144,17 @@ def completed(client: httpx.Client, task_id: str) -> bool:
     return bool(shown["status"] == "COMPLETED" and shown["metrics"] is not None)
 
 
-def assert_exactly_once(client: httpx.Client, task_id: str, ledger: Path, home: Path) -> None:
-    """COMPLETED in one run; one cost record per billed call; contiguous turns; the cost."""
+def assert_exactly_once(
+    client: httpx.Client,
+    task_id: str,
+    ledger: Path,
+    home: Path,
+    *,
+    lost_turns: tuple[int, ...] = (),
+) -> None:
+    """COMPLETED in one run; one answered record per billed call, and a lost one for each
+    call a stop interrupted (sent, maybe billed, sent again); contiguous turns; the cost,
+    each lost call counted at the estimate its second sending lent it."""
     shown = client.get(f"/api/tasks/{task_id}").json()
     assert (shown["status"], shown["summary"], shown["failure"]) == (
         "COMPLETED", "all written", None
@@ -154,13 +163,17 @@ def assert_exactly_once(client: httpx.Client, task_id: str, ledger: Path, home: 
     assert (run["status"], run["trigger"]) == ("submitted", "first")
     assert [turn["number"] for turn in run["turns"]] == list(range(1, CALLS + 1))
     costs = client.get("/api/costs", params={"task": task_id}).json()
-    assert [record["turn"] for record in costs["records"]] == list(range(1, CALLS + 1))
+    answered = [r["turn"] for r in costs["records"] if r["state"] == "answered"]
+    lost = [(r["turn"], r["price_source"]) for r in costs["records"] if r["state"] == "lost"]
+    assert answered == list(range(1, CALLS + 1))
+    assert lost == [(turn, "estimate") for turn in lost_turns]
     billed = ledger.read_text().splitlines()
     assert billed == [f"{n} {COST}" for n in range(CALLS)]
-    assert (costs["totals"]["calls"], Decimal(str(costs["totals"]["cost_usd"]))) == (
-        CALLS, COST * CALLS
-    )  # fmt: skip
-    assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * CALLS
+    calls = CALLS + len(lost_turns)
+    assert (costs["totals"]["calls"], costs["totals"]["lost_calls"]) == (calls, len(lost_turns))
+    assert Decimal(str(costs["totals"]["cost_usd"])) == COST * calls
+    assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * calls
+    assert shown["metrics"]["lost_calls"] == len(lost_turns)
     trail = [(t["from"], t["to"]) for t in shown["transitions"]]
     assert trail == [
         (None, "CREATED"),
@@ -186,7 +199,8 @@ def test_a_run_started_over_http_completes(site: Site) -> None:
 
 
 def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
-    # Killed while the fourth call waits at the gate: three calls answered and recorded.
+    # Killed while the fourth call waits at the gate: three calls answered and recorded,
+    # the fourth sent and never answered.
     script, ledger = site.agent_script(delay_seconds=0.0, gate_at=3)
     with site.server() as (killed, client):
         task_id = start_run(client, script)
@@ -199,11 +213,12 @@ def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> Non
 
     with site.server() as (_restarted, client):
         wait_for(lambda: completed(client, task_id))  # no second run request
-        assert_exactly_once(client, task_id, ledger, site.home)
+        assert_exactly_once(client, task_id, ledger, site.home, lost_turns=(4,))
 
 
 def test_a_stopped_server_resumes_the_run_when_it_starts_again(site: Site) -> None:
-    # Stopped while the third call waits at the gate: two calls answered and recorded.
+    # Stopped while the third call waits at the gate: two calls answered and recorded,
+    # the third sent and never answered.
     script, ledger = site.agent_script(delay_seconds=0.0, gate_at=2)
     with site.server() as (stopped, client):
         task_id = start_run(client, script)
@@ -216,4 +231,4 @@ def test_a_stopped_server_resumes_the_run_when_it_starts_again(site: Site) -> No
 
     with site.server() as (_restarted, client):
         wait_for(lambda: completed(client, task_id))  # no second run request
-        assert_exactly_once(client, task_id, ledger, site.home)
+        assert_exactly_once(client, task_id, ledger, site.home, lost_turns=(3,))

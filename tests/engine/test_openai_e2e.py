@@ -201,9 +201,17 @@ def test_timeout_cancels_the_model_call_in_flight(
     message = "the run took longer than 1 s"
     assert failure(tl, task.id) == (Status.FAILED, "timeout", message)
     assert len(server.requests) == 2
-    # The first call was billed and is kept; the cancelled one never answered.
-    assert [(r.turn, r.cost_usd) for r in tl.cost_records(task.id)] == [(1, CALL_COST)]
-    assert metrics_of(tl, task.id) == (1, 1100, 1000, 100, CALL_COST, 0, 1, 1)
+    # The first call was billed and is kept; the cancelled one was sent and never
+    # answered: it may have been billed, so it is kept as lost, its cost unknown.
+    assert [(r.turn, r.state, r.cost_usd) for r in tl.cost_records(task.id)] == [
+        (1, "answered", CALL_COST),
+        (2, "lost", None),
+    ]
+    # So the task's cost is unknown: what was paid is at least the first call.
+    assert metrics_of(tl, task.id) == (1, 1100, 1000, 100, None, 1, 1, 1)
+    metrics = tl.metrics(task.id)
+    assert metrics is not None
+    assert metrics.lost_calls == 1
 
 
 def test_a_retried_call_is_recorded_once_with_its_attempts(

@@ -175,7 +175,7 @@ def test_a_task_moved_elsewhere_stops_its_run_within_seconds(
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(tl.run_task, task.id)
         deadline = time.monotonic() + 60
-        while not tl.runs(task.id) or not tl.cost_records(task.id):
+        while not any(r.state == "answered" for r in tl.cost_records(task.id)):
             assert time.monotonic() < deadline, "the run did not start within 60 seconds"
             time.sleep(0.02)
         moved_at = time.monotonic()
@@ -187,7 +187,8 @@ def test_a_task_moved_elsewhere_stops_its_run_within_seconds(
     assert (run.status, run.failure_message) == ("cancelled", message)
     # Well short of the 600 s call: the move stopped the run in the middle of it.
     assert stopped_after < 120
-    assert len(tl.cost_records(task.id)) == 1
+    # The call the move interrupted was sent: it may have been billed, so it is lost.
+    assert [r.state for r in tl.cost_records(task.id)] == ["answered", "lost"]
     assert [t.to_status for t in tl.transitions(task.id)][-1] is status
 
 

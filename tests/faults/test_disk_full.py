@@ -46,7 +46,13 @@ def test_a_full_disk_mid_run_leaves_a_task_the_next_run_finishes(
         assert tl.get_task(task_id).status.value == "COMPLETED"
         runs = tl.runs(task_id)
         costs = tl.cost_records(task_id)
-    # DBOS could not record the workflow's end either: the next run resumed it
-    # from its last checkpoint, and no call was billed twice.
+    # DBOS could not record the workflow's end either: the next run resumed it from its
+    # last checkpoint. The answer to call 2 came when nothing could be written: its record
+    # stayed pending, and the next run kept it as lost (billed) before sending it again.
     assert [(r.number, r.status) for r in runs] == [(1, "submitted")]
-    assert [(c.run_id, c.turn) for c in costs] == [(runs[0].id, turn) for turn in (1, 2, 3)]
+    assert [(c.run_id, c.turn, c.state) for c in costs] == [
+        (runs[0].id, 1, "answered"),
+        (runs[0].id, 2, "lost"),
+        (runs[0].id, 2, "answered"),
+        (runs[0].id, 3, "answered"),
+    ]

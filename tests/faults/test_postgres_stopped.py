@@ -81,19 +81,18 @@ def test_postgres_stopped_mid_run_is_one_line_and_the_run_resumes_once_it_is_bac
         runs = tl.runs(task_id)
     # The same run, resumed: not a retry that starts the work over.
     assert [(r.number, r.trigger, r.status) for r in runs] == [(1, "first", "submitted")]
-    assert [r.turn for r in records] == [1, 2, 3]
-    assert len(billed) >= len(records)
+    assert [r.turn for r in records if r.state == "answered"] == [1, 2, 3]
 
 
-@pytest.mark.xfail(
-    reason="open (issue 14, point 2): the call answered while the database was away has no"
-    " record, and the resumed run makes it again: 4 billed, 3 recorded",
-    strict=True,
-)
 def test_postgres_stopped_mid_run_leaves_a_record_of_every_billed_call(
     deployment: Deployment, server: PostgresServer, tmp_path: Path
 ) -> None:
     task_id, billed = stop_mid_run_then_resume(deployment, server, tmp_path)
     with deployment.library() as tl:
         records = tl.cost_records(task_id)
-    assert len(records) == len(billed)
+    # The second call was answered while the database was away: its record could not be
+    # completed, so the resumed run found its intent, kept it as lost and sent it again.
+    assert [(r.turn, r.state) for r in records] == [
+        (1, "answered"), (2, "lost"), (2, "answered"), (3, "answered")
+    ]  # fmt: skip
+    assert len(billed) == len(records) == 4

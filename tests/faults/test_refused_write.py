@@ -60,7 +60,9 @@ def test_a_write_refused_mid_run_ends_the_run_crashed_in_one_line(
     where = sa.make_url(url).render_as_string(hide_password=True)
     task_id = deployment.new_task()
     process = deployment.run_until_gate(task_id)
-    run_sql(url, REFUSE_COST_RECORDS[backend])  # turn 1 is recorded; turn 2 will not be
+    # Turn 2's call is in flight, its record declared before: its answer completes that
+    # record, and the write of the turn with the intent of call 3 is the one refused.
+    run_sql(url, REFUSE_COST_RECORDS[backend])
 
     code, err = deployment.finish(process)
 
@@ -93,7 +95,7 @@ def test_a_write_refused_mid_run_ends_the_run_crashed_in_one_line(
         (1, "first", "failed"),
         (2, "retry", "submitted"),
     ]
-    assert [(r.run_id, r.turn) for r in records] == [
-        (runs[0].id, 1),
-        *((runs[1].id, turn) for turn in (1, 2, 3)),
+    assert [(r.run_id, r.turn, r.state) for r in records] == [
+        *((runs[0].id, turn, "answered") for turn in (1, 2)),
+        *((runs[1].id, turn, "answered") for turn in (1, 2, 3)),
     ]

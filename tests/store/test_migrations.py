@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,13 @@ EXPECTED_COLUMNS = {
     "turns": ["run_id", "number", "text", "finish_reason", "started_at", "ended_at"],
     "tool_calls": [
         "run_id", "turn", "index", "call_id", "name", "arguments", "output", "is_error",
-        "duration_ms",
+        "duration_ms", "submission", "malformed",
     ],
     "cost_records": [
         "id", "task_id", "run_id", "purpose", "turn", "agent", "provider", "model",
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
         "reasoning_tokens", "cost_usd", "price_source", "latency_ms", "finish_reason",
-        "attempts", "attempt_errors", "error", "response", "created_at", "raw_usage",
+        "attempts", "attempt_errors", "error", "response", "created_at", "raw_usage", "state",
     ],
     "artifacts": ["run_id", "path", "task_id", "change", "size", "sha256"],
     "reviews": ["id", "task_id", "run_id", "reviewer", "approved", "feedback", "details", "at",
@@ -55,7 +56,7 @@ EXPECTED_COLUMNS = {
         "task_id", "turns_per_task", "tokens_per_task", "input_tokens", "output_tokens",
         "cost_per_task", "unpriced_calls", "duration_seconds", "tool_calls", "runs", "retries",
         "updated_at", "review_seconds", "agent_seconds", "last_agent", "last_model",
-        "cost_per_task_float",
+        "cost_per_task_float", "lost_calls",
     ],
     "workers": ["id", "status", "started_at", "last_seen_at", "adopted_by"],
     "alembic_version": ["version_num"],
@@ -223,3 +224,60 @@ def test_metrics_stored_before_0009_are_grouped_by_their_last_run(empty_url: str
         ("T1", "reviewer", "m:2"),
         ("T2", "-", "-"),
     ]
+
+
+def test_calls_recorded_before_0010_are_answered_and_a_lost_one_may_join_them(
+    empty_url: str,
+) -> None:
+    engine = create_store_engine(empty_url)
+    upgrade(engine, "0009")
+    at = "'2026-01-01 00:00:00'"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, title, description, type, priority, acceptance_criteria,"
+                " checks, expected_artifacts, reviewers, human_review, max_rework, status,"
+                f" created_at, updated_at, ignore) VALUES ('T1', 'old task', '', 'general',"
+                f" 'normal', '[]', '[]', '[]', '[]', false, 2, 'IN_PROGRESS', {at}, {at}, '[]')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO runs (id, task_id, number, trigger, agent, model, feedback,"
+                f" status, started_at) VALUES ('R1', 'T1', 1, 'first', 'coder', 'm', '',"
+                f" 'running', {at})"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cost_records (id, task_id, run_id, purpose, turn, agent, provider,"
+                " model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+                " reasoning_tokens, cost_usd, price_source, latency_ms, finish_reason,"
+                " attempts, attempt_errors, created_at) VALUES ('C1', 'T1', 'R1', 'agent', 1,"
+                " 'coder', 'p', 'm', 10, 2, 0, 0, 0, '0.5', 'provider', 1.0, 'stop', 1, '[]',"
+                f" {at})"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tool_calls (run_id, turn, index, call_id, name, arguments, output,"
+                " is_error, duration_ms) VALUES ('R1', 1, 0, 'c', 'read_file', '{}', 'x',"
+                " false, 1.0)".replace(" index,", ' "index",')
+            )
+        )
+    engine.dispose()
+    store = SqlStore.open(empty_url)
+    try:
+        [record] = store.cost_records("T1")
+        assert (record.state, record.cost_usd, record.input_tokens) == (
+            "answered", Decimal("0.5"), 10
+        )  # fmt: skip
+        [call] = store.tool_calls("R1")
+        assert (call.submission, call.malformed) == (None, False)
+        # The old key refused a second record of turn 1; now a lost one stands beside it.
+        store.add_cost_record(record.model_copy(update={"id": "C0", "state": "lost"}))
+        assert [r.id for r in store.cost_records("T1")] == ["C0", "C1"]
+        duplicate = record.model_copy(update={"id": "C2"})
+        assert store.add_cost_record(duplicate).id == "C1"
+    finally:
+        store.close()

@@ -12,6 +12,7 @@ them directly and a stopped server leaves them IN_PROGRESS.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
@@ -38,9 +39,11 @@ STARTED: dict[int | str, dict[str, Any]] = {
 
 async def _start(tl: Taskline, runs: Runs, task_id: str, work: Work) -> JSONResponse:
     ended = await runs.start(task_id, work)
+    # The answer reads the store, which may wait on a lock: not on the event loop.
     if ended is not None:
-        return task_response(tl, ended)
-    return task_response(tl, tl.get_task(task_id), status.HTTP_202_ACCEPTED)
+        return await asyncio.to_thread(task_response, tl, ended)
+    under_way = await asyncio.to_thread(tl.get_task, task_id)
+    return await asyncio.to_thread(task_response, tl, under_way, status.HTTP_202_ACCEPTED)
 
 
 @router.post(
@@ -69,15 +72,18 @@ async def run(
 
 
 def _review(tl: Taskline, task_id: str, *, approve: bool, feedback: str) -> Work:
+    async def durable_review(on_event: OnEvent) -> Task:
+        from taskline import durable
+
+        # Refused here rather than inside a workflow, which would be kept as failed.
+        await asyncio.to_thread(tl.executor().check_reviewable, task_id)
+        return await durable.review_in_foreground(
+            tl, task_id, approve=approve, feedback=feedback, on_event=on_event
+        )
+
     def work(on_event: OnEvent) -> Coroutine[Any, Any, Task]:
         if tl.durable:
-            from taskline import durable
-
-            # Refused here rather than inside a workflow, which would be kept as failed.
-            tl.executor().check_reviewable(task_id)
-            return durable.review_in_foreground(
-                tl, task_id, approve=approve, feedback=feedback, on_event=on_event
-            )
+            return durable_review(on_event)
         return tl.executor(on_event).human_review(
             task_id, approve=approve, feedback=feedback, actor=tl.actor
         )

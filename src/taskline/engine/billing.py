@@ -1,4 +1,14 @@
-"""Every model call goes through here, so every billed call leaves a cost record."""
+"""Every model call goes through here, so every call that may be billed leaves a record.
+
+    intent   a `pending` cost record, written before the call is sent (by the caller,
+             with its previous write, or here)
+    answer   the record completed with the answer's tokens, cost and response
+    refused  the intent dropped: a provider that refused the call did not bill it
+    crash    the intent stays pending; the resumed run finds it, marks it `lost` (it
+             may have been billed) and sends the call again under a new intent
+
+A resumed run replays an answered call from its record instead of paying for it again.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +17,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from taskline.errors import ResponseParseError
-from taskline.llm.types import Message, ModelResponse, ToolDefinition, Usage
+from taskline.errors import ProviderError, ResponseParseError
+from taskline.llm.types import Message, ModelResponse, ToolDefinition
 from taskline.protocols import Model, Store
 from taskline.records import CallPurpose, CostRecord
 
@@ -30,6 +40,26 @@ class CallSite:
     lookup per call in a run that has recorded none."""
 
 
+def call_intent(site: CallSite, model: Model, turn: int) -> CostRecord:
+    """The record of a call about to be sent: `pending`, with no figures yet."""
+    return CostRecord(
+        task_id=site.task_id,
+        run_id=site.run_id,
+        purpose=site.purpose,
+        turn=turn,
+        agent=site.agent,
+        provider=model.provider,
+        model=model.model,
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=None,
+        price_source="unknown",
+        latency_ms=0,
+        finish_reason="pending",
+        state="pending",
+    )
+
+
 async def billed_call(
     store: Store,
     model: Model,
@@ -37,30 +67,36 @@ async def billed_call(
     turn: int,
     messages: Sequence[Message],
     tools: Sequence[ToolDefinition],
+    intent: CostRecord | None = None,
 ) -> ModelResponse:
-    """Call the model and write the call's cost record before returning or raising.
+    """Call the model under `intent` (written by the caller) or an intent written here,
+    and complete its record before returning or raising.
 
-    When the call was made and recorded before (a step replayed after a crash),
-    the recorded answer is returned and the model is not paid a second time.
+    When the call was answered and recorded before (a run resumed after a crash), the
+    recorded answer is returned and the model is not paid a second time.
     """
-    if site.resumed:
+    if intent is None:
         # Off the event loop, as every store call of a run: a write may wait on a lock.
-        recorded = await asyncio.to_thread(store.find_cost_record, site.run_id, site.purpose, turn)
-        if recorded is not None and recorded.response is not None:
-            return ModelResponse.model_validate(recorded.response)
+        declared = await asyncio.to_thread(_declare, store, model, site, turn)
+        if isinstance(declared, ModelResponse):
+            return declared
+        intent = declared
     started = time.perf_counter()
     try:
         response = await model.complete(messages, tools)
     except ResponseParseError as exc:
         # The call was billed before its answer failed to parse: charge it here.
+        usage = exc.usage
         await asyncio.to_thread(
-            store.add_cost_record,
-            _record(
-                site, turn, model, exc.usage or Usage(), started, "error", exc.attempts
-            ).model_copy(
+            store.record_answer,
+            intent.model_copy(
                 update={
+                    **(usage.model_dump() if usage is not None else {}),
                     "cost_usd": exc.cost_usd,
                     "price_source": exc.price_source,
+                    "latency_ms": _since(started),
+                    "finish_reason": "error",
+                    "attempts": exc.attempts,
                     "error": str(exc),
                     "attempt_errors": exc.attempt_errors,
                     "raw_usage": exc.raw_usage,
@@ -68,16 +104,19 @@ async def billed_call(
             ),
         )
         raise
-    record = _record(
-        site, turn, model, response.usage, started, response.finish_reason, response.attempts
-    )
+    except ProviderError:
+        await asyncio.to_thread(store.drop_intent, intent.id)
+        raise
     await asyncio.to_thread(
-        store.add_cost_record,
-        record.model_copy(
+        store.record_answer,
+        intent.model_copy(
             update={
+                **response.usage.model_dump(),
                 "cost_usd": response.cost_usd,
                 "price_source": response.price_source,
                 "latency_ms": response.latency_ms,
+                "finish_reason": response.finish_reason,
+                "attempts": response.attempts,
                 "attempt_errors": response.attempt_errors,
                 "response": response.model_dump(mode="json"),
                 "raw_usage": response.raw_usage,
@@ -87,31 +126,34 @@ async def billed_call(
     return response
 
 
-def _record(
-    site: CallSite,
-    turn: int,
-    model: Model,
-    usage: Usage,
-    started: float,
-    finish_reason: str,
-    attempts: int,
-) -> CostRecord:
-    return CostRecord(
-        task_id=site.task_id,
-        run_id=site.run_id,
-        purpose=site.purpose,
-        turn=turn,
-        agent=site.agent,
-        provider=model.provider,
-        model=model.model,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        cost_usd=None,
-        price_source="unknown",
-        latency_ms=(time.perf_counter() - started) * 1000,
-        finish_reason=finish_reason,
-        attempts=attempts,
-    )
+def recorded_answer(stored: CostRecord | None) -> ModelResponse | None:
+    """The answer a stored record holds, for a replay; None when the call has no answer
+    yet. An answer that could not be read fails the replay as it failed the run then."""
+    if stored is None or stored.state != "answered":
+        return None
+    if stored.response is None:
+        raise ProviderError(
+            provider=stored.provider,
+            model=stored.model,
+            detail=(stored.error or "").partition(": ")[2] or "its answer could not be read",
+            attempts=stored.attempts,
+        )
+    return ModelResponse.model_validate(stored.response)
+
+
+def _declare(store: Store, model: Model, site: CallSite, turn: int) -> ModelResponse | CostRecord:
+    """The answer recorded for this call before a crash, else the intent of sending it now
+    (in place of a lost one, when the crash came while it was in flight)."""
+    intent = call_intent(site, model, turn)
+    stored = store.find_cost_record(site.run_id, site.purpose, turn) if site.resumed else None
+    if stored is None:
+        return store.add_cost_record(intent)
+    if stored.state == "pending":
+        return store.reissue(stored, intent)
+    answer = recorded_answer(stored)
+    assert answer is not None  # answered: an answer, or the error raised
+    return answer
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

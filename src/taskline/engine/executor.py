@@ -12,6 +12,7 @@ metrics stored whenever the task reaches COMPLETED or FAILED
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -237,7 +238,7 @@ class Executor:
     async def _execute(
         self, task: Task, trigger: RunTrigger, *, feedback: str, timeout_seconds: float | None
     ) -> Task:
-        agent = self.store.get_agent(task.assignee or "")
+        agent = await asyncio.to_thread(self.store.get_agent, task.assignee or "")
         run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
         workspace = self.workspace_of(task)
         try:
@@ -428,7 +429,7 @@ class Executor:
         verdict = checks
         turn = 1
         for name in task.reviewers:
-            reviewer = self.store.get_agent(name)
+            reviewer = await asyncio.to_thread(self.store.get_agent, name)
             model = self.models.acquire(reviewer.model, self.model_factory)
             started = time.perf_counter()
             try:
@@ -477,11 +478,8 @@ class Executor:
                 verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
             )  # fmt: skip
         # Runs up to this one only: a replay must not count a rework run it opened later.
-        reworks = sum(
-            1
-            for r in self.store.list_runs(task.id)
-            if r.trigger == "rework" and r.number <= run.number
-        )
+        runs = await asyncio.to_thread(self.store.list_runs, task.id)
+        reworks = sum(1 for r in runs if r.trigger == "rework" and r.number <= run.number)
         if reworks >= task.max_rework:
             reason = (
                 f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"

@@ -1,10 +1,10 @@
 """The agent loop: one run of one task, from the first prompt to `submit_work` or a stop.
 
     for each turn:
-        check the limits (turns, budget)       -> stop before a call that would cross one
-        call the model                         -> write its cost record at once
+        call the model under its intent        -> complete its cost record at once
         run the tools it asked for, together   -> errors go back to the model as results
-        store the turn with its tool calls
+        check the limits (turns, budget)       -> stop before a call that would cross one
+        store the turn with its tool calls and the next call's intent, in one write
         submit_work called?                    -> done: the summary is the completion summary
         the same calls again and again?        -> one corrective message, then stop
         nothing but malformed calls, turn after turn? -> stop (`malformed_output`)
@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from taskline.engine.billing import CallSite, billed_call
+from taskline.engine.billing import CallSite, billed_call, call_intent, recorded_answer
 from taskline.engine.cancel import cancel_watcher
 from taskline.engine.events import EventKind, OnEvent, ProgressEvent
 from taskline.engine.prompt import first_messages
@@ -41,7 +41,7 @@ from taskline.llm.types import (
 )
 from taskline.models import Agent, Task, utcnow
 from taskline.protocols import Model, Steps, Store, Tool
-from taskline.records import FailureCategory, Run, ToolCallRecord, Turn
+from taskline.records import CostRecord, FailureCategory, Run, ToolCallRecord, Turn
 from taskline.tools import ToolContext, ToolResult, run_tool_calls, tool_definitions
 from taskline.tools.base import ToolCallLimits
 
@@ -144,6 +144,12 @@ class AgentLoop:
         self.steps: Steps = steps or InlineSteps()
         self.site = CallSite(task_id=task.id, run_id=run.id, agent=agent.name)
         self.stagnation = Stagnation()
+        self.replaying = False
+        """Whether the turn at hand may have been recorded by an execution before a crash."""
+        self.recorded: dict[int, dict[int, ToolResult]] = {}
+        """Tool results recorded before a crash, by turn and position, until replayed."""
+        self.stored_calls: set[int] = set()
+        """Positions of the turn's tool calls whose rows are stored already."""
         self.malformed_turns = 0
         self.tokens = 0
         self.cost_usd: Decimal | None = Decimal(0)
@@ -156,10 +162,12 @@ class AgentLoop:
         crash gets only the time that is left, not a fresh allowance.
         """
         self.started = time.monotonic()
-        # Read afresh by every execution (it is not a step): a run resumed after a crash
-        # may hold records of calls whose steps were not checkpointed.
-        resumed = await asyncio.to_thread(self.store.has_cost_records, self.run.id)
-        self.site = replace(self.site, resumed=resumed)
+        # Read afresh by every execution: a run resumed after a crash replays the turns
+        # its records hold (answers from cost records, results from tool-call rows).
+        self.replaying = await asyncio.to_thread(self.store.has_cost_records, self.run.id)
+        if self.replaying:
+            self.recorded = await asyncio.to_thread(_recorded_results, self.store, self.run.id)
+        self.site = replace(self.site, resumed=self.replaying)
         used_seconds = (utcnow() - self.run.started_at).total_seconds()
         self.started -= used_seconds
         remaining = self.limits.timeout_seconds - used_seconds
@@ -194,9 +202,11 @@ class AgentLoop:
             budget_usd=self.limits.budget_usd,
             feedback=self.run.feedback,
         )
+        # The next call's intent, once the store holds it (written with the turn before).
+        intent: CostRecord | None = None
         for turn in itertools.count(1):
             started_at = utcnow()
-            checked = await self._call_model(turn, messages, definitions)
+            checked = await self._call_model(turn, messages, definitions, intent)
             if isinstance(checked, Outcome):
                 return checked
             response = checked
@@ -208,25 +218,38 @@ class AgentLoop:
             except asyncio.CancelledError:
                 # The run's time ran out with tools in flight: the billed turn is kept.
                 # On the loop, once: awaiting here could be cancelled again before it is kept.
-                self._store_turn(turn, response, [CANCELLED] * len(response.tool_calls), started_at)
+                cancelled = [CANCELLED] * len(response.tool_calls)
+                self._store_turn(turn, response, cancelled, started_at, None)
                 raise
-            # Not a step either: its inputs are replayed steps' results and the
-            # store writes a turn once, so replaying the write is harmless.
-            await asyncio.to_thread(self._store_turn, turn, response, results, started_at)
             messages += [
                 ToolResultMessage(
                     tool_call_id=call.id, name=call.name, content=r.output, is_error=r.is_error
                 )
                 for call, r in zip(response.tool_calls, results, strict=True)
             ]
+            outcome = self._after_turn(response, results, messages)
+            if outcome is None:
+                # Checked before the next call's intent is written: a call the limits
+                # stop is never declared.
+                outcome = await self._limit_reached(turn + 1)
+            intent = None if outcome is not None else call_intent(self.site, self.model, turn + 1)
+            written = await asyncio.to_thread(
+                self._store_turn, turn, response, results, started_at, intent
+            )
+            intent = intent if written else None  # replayed: the stored records tell
             self._emit("turn_finished", turn)
-            submitted = [r.submission for r in results if r.submission is not None]
-            if submitted:
-                return Outcome(summary=submitted[0])
-            outcome = self._malformed_stop(results) or self._steer(response, messages)
             if outcome is not None:
                 return outcome
         raise AssertionError("unreachable: the turn counter is endless")
+
+    def _after_turn(
+        self, response: ModelResponse, results: Sequence[ToolResult], messages: list[Message]
+    ) -> Outcome | None:
+        """The run's end if this turn ends it: work submitted, or the agent stuck."""
+        submitted = [r.submission for r in results if r.submission is not None]
+        if submitted:
+            return Outcome(summary=submitted[0])
+        return self._malformed_stop(results) or self._steer(response, messages)
 
     def _malformed_stop(self, results: Sequence[ToolResult]) -> Outcome | None:
         """Count turns in a row whose every call was malformed; stop at the limit."""
@@ -242,15 +265,8 @@ class AgentLoop:
             ),
         )
 
-    async def _checked_call(
-        self, turn: int, messages: list[Message], definitions: list[ToolDefinition]
-    ) -> ModelResponse | Outcome:
-        stop = await asyncio.to_thread(self._limit_reached, turn)
-        if stop is not None:
-            return stop
-        return await billed_call(self.store, self.model, self.site, turn, messages, definitions)
-
-    def _limit_reached(self, turn: int) -> Outcome | None:
+    async def _limit_reached(self, turn: int) -> Outcome | None:
+        """Whether the limits stop the run before its call `turn`."""
         # A task moved out of IN_PROGRESS (cancelled, blocked) is the cancel watcher's.
         if turn > self.limits.max_turns:
             return Outcome(
@@ -259,7 +275,9 @@ class AgentLoop:
                     f"used all {self.limits.max_turns} turns without submitting the work"
                 ),
             )
-        return self._budget_spent()
+        if self.limits.budget_tokens is None and self.limits.budget_usd is None:
+            return None
+        return await asyncio.to_thread(self._budget_spent)
 
     def _budget_spent(self) -> Outcome | None:
         if self.limits.budget_tokens is not None:
@@ -314,39 +332,89 @@ class AgentLoop:
         return None
 
     async def _run_tools(self, turn: int, calls: Sequence[ToolCall]) -> list[ToolResult]:
-        """Each call a step of its own, several at once; those past the turn's limit not at all."""
+        """The turn's calls, several at once; those past the turn's limit not at all.
+
+        A result recorded before a crash is replayed, not run again. In a turn of several
+        calls, each is stored as it finishes: a crash then loses none that finished.
+        """
         bounds = self.limits.tool_calls
         running = asyncio.Semaphore(bounds.max_parallel)
+        allowed = calls[: bounds.max_per_turn]
+        recorded = self.recorded.pop(turn, {})
+        self.stored_calls = set(recorded)
 
-        async def one(call: ToolCall) -> ToolResult:
+        async def one(index: int, call: ToolCall) -> ToolResult:
             [result] = await run_tool_calls([call], self.tools, self.context)
+            if len(allowed) > 1:
+                record = self._call_record(turn, index, call, result)
+                await asyncio.to_thread(self.store.add_tool_call, record)
+                self.stored_calls.add(index)
             return result
 
         async def bounded(index: int, call: ToolCall) -> ToolResult:
+            if index in recorded:
+                return recorded[index]
             async with running:
-                return await self.steps.run(f"tool {turn}.{index} {call.name}", one, call)
+                return await self.steps.unrecorded(
+                    f"tool {turn}.{index} {call.name}", one, index, call
+                )
 
-        allowed = calls[: bounds.max_per_turn]
         results = list(await asyncio.gather(*(bounded(i, c) for i, c in enumerate(allowed))))
         refused = ToolResult(output=bounds.refusal(len(calls)), is_error=True, duration_ms=0)
         return results + [refused] * (len(calls) - len(allowed))
 
     async def _call_model(
-        self, turn: int, messages: Sequence[Message], definitions: Sequence[ToolDefinition]
+        self,
+        turn: int,
+        messages: Sequence[Message],
+        definitions: Sequence[ToolDefinition],
+        intent: CostRecord | None,
     ) -> ModelResponse | Outcome:
-        """The limit check and the call, as one step: a replay must decide as the first
-        execution did, whatever the task's spend and status are by then."""
+        """The call's answer: replayed from its record, or asked of the model once the
+        limits allow it (checked before its intent was written, or here)."""
         self._emit("model_call", turn)
-        checked = await self.steps.run(
-            f"model {turn}", self._checked_call, turn, list(messages), list(definitions)
-        )
-        if isinstance(checked, Outcome):
-            return checked
-        response = checked
+        response = await self._replayed_answer(turn) if self.replaying else None
+        if response is None:
+            if intent is None:
+                stop = await self._limit_reached(turn)
+                if stop is not None:
+                    return stop
+            response = await self.steps.unrecorded(
+                f"model {turn}", billed_call, self.store, self.model, self.site, turn,
+                list(messages), list(definitions), intent,
+            )  # fmt: skip
+            # Only the first call after a resume can find a record of its own.
+            self.site = replace(self.site, resumed=False)
         self.tokens += response.usage.total_tokens
         if self.cost_usd is not None:
             self.cost_usd = None if response.cost_usd is None else self.cost_usd + response.cost_usd
         return response
+
+    async def _replayed_answer(self, turn: int) -> ModelResponse | None:
+        """The answer recorded for this turn before a crash; None ends the replay."""
+        stored = await asyncio.to_thread(
+            self.store.find_cost_record, self.run.id, self.site.purpose, turn
+        )
+        answer = recorded_answer(stored)
+        self.replaying = answer is not None
+        return answer
+
+    def _call_record(
+        self, turn: int, index: int, call: ToolCall, result: ToolResult
+    ) -> ToolCallRecord:
+        return ToolCallRecord(
+            run_id=self.run.id,
+            turn=turn,
+            index=index,
+            call_id=call.id,
+            name=call.name,
+            arguments=call.arguments,
+            output=result.output,
+            is_error=result.is_error,
+            duration_ms=result.duration_ms,
+            submission=result.submission,
+            malformed=result.malformed,
+        )
 
     def _store_turn(
         self,
@@ -354,22 +422,15 @@ class AgentLoop:
         response: ModelResponse,
         results: Sequence[ToolResult],
         started_at: datetime,
-    ) -> None:
+        intent: CostRecord | None,
+    ) -> bool:
+        """Store the turn with its calls not stored yet, and the next call's intent."""
         calls = [
-            ToolCallRecord(
-                run_id=self.run.id,
-                turn=turn,
-                index=index,
-                call_id=call.id,
-                name=call.name,
-                arguments=call.arguments,
-                output=result.output,
-                is_error=result.is_error,
-                duration_ms=result.duration_ms,
-            )
+            self._call_record(turn, index, call, result)
             for index, (call, result) in enumerate(zip(response.tool_calls, results, strict=True))
+            if index not in self.stored_calls
         ]
-        self.store.add_turn(
+        return self.store.add_turn(
             Turn(
                 run_id=self.run.id,
                 number=turn,
@@ -379,6 +440,7 @@ class AgentLoop:
                 ended_at=utcnow(),
             ),
             calls,
+            intent,
         )
 
     def _emit(self, kind: EventKind, turn: int, detail: str = "") -> None:
@@ -394,3 +456,17 @@ class AgentLoop:
                 detail=detail,
             )
         )
+
+
+def _recorded_results(store: Store, run_id: str) -> dict[int, dict[int, ToolResult]]:
+    """The tool results a run recorded before a crash, by turn and position."""
+    recorded: dict[int, dict[int, ToolResult]] = {}
+    for call in store.tool_calls(run_id):
+        recorded.setdefault(call.turn, {})[call.index] = ToolResult(
+            output=call.output,
+            is_error=call.is_error,
+            duration_ms=call.duration_ms,
+            submission=call.submission,
+            malformed=call.malformed,
+        )
+    return recorded

@@ -13,8 +13,9 @@ def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
     Time is the task's whole life (`duration_seconds`), of which the agent worked
     `agent_seconds` and the checks and reviewer agents took `review_seconds`.
 
-    Tokens and cost include review calls; `cost_per_task` is None when any call
-    was unpriced, with the count of those calls alongside.
+    Tokens and cost include review calls; `cost_per_task` is None when any call was
+    unpriced, with the count of those calls alongside. Calls lost in a crash count at
+    their estimates (unpriced when they have none), and `lost_calls` says how many.
     """
     runs = store.list_runs(task_id)
     turns = tool_calls = 0
@@ -41,6 +42,7 @@ def compute_metrics(store: Store, task_id: str) -> TaskMetrics:
         output_tokens=sums.output_tokens,
         cost_per_task=sums.cost_usd,
         unpriced_calls=sums.unpriced_calls,
+        lost_calls=sums.lost_calls,
         duration_seconds=round(duration_seconds, 3),
         agent_seconds=round(agent_seconds, 3),
         review_seconds=round(review_seconds, 3),

@@ -6,6 +6,7 @@ handled by the executor; this module only produces verdicts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -302,7 +303,7 @@ class AgentReviewer:
         site = CallSite(
             task_id=task.id, run_id=self.run.id, agent=self.reviewer.name, purpose="review"
         )
-        response = await self.steps.run(
+        response = await self.steps.unrecorded(
             f"review {self.reviewer.name} {turn}",
             billed_call,
             self.store,
@@ -313,7 +314,8 @@ class AgentReviewer:
             [SUBMIT_REVIEW],
         )
         # Progress is the run's so far, the agent's calls and the review's together.
-        run_so_far = total(r for r in self.store.cost_records(task.id) if r.run_id == self.run.id)
+        records = await asyncio.to_thread(self.store.cost_records, task.id)
+        run_so_far = total(r for r in records if r.run_id == self.run.id)
         self.on_event(
             ProgressEvent(
                 kind="review",

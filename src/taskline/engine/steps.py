@@ -1,8 +1,9 @@
 """How the engine runs its steps: directly, or checkpointed by DBOS (see `taskline.durable`).
 
-Every model call, tool call and store write of a run goes through `Steps`, so a
-durable runner can record each result and, after a crash, replay the recorded
-ones instead of doing them again.
+Every store write of a run outside its turns goes through `Steps`, so a durable
+runner can record each result and, after a crash, replay the recorded ones instead
+of doing them again. Model and tool calls go through `Steps.unrecorded`: their own
+store records (cost records, tool-call rows) are their checkpoints, one write each.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ class InlineSteps:
     """Runs every step at once, recording nothing: a crash loses the run."""
 
     async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
+        """Await `fn(*args)`."""
+        return await fn(*args)
+
+    async def unrecorded(
+        self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any
+    ) -> R:
         """Await `fn(*args)`."""
         return await fn(*args)
 

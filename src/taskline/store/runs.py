@@ -3,9 +3,15 @@ artifacts, reviews and metrics.
 
 Each write is one transaction. Records keyed by (run, turn) are written once:
 writing the same key again returns what is stored, so a replayed step never
-records a billed call twice. Rows go in as parameters of a plain `insert(table)`
-rather than through `.values(row)`, so the statement compiles once and comes
-from SQLAlchemy's cache on every later turn.
+records a billed call twice. These records are also what a run resumed after a
+crash replays from: a model call's cost record holds its answer, a tool call's row
+its whole result. A model call's record is written as its intent before the call is
+sent (with the previous turn, in the same transaction), so that a call whose answer
+a crash lost is still counted (`lost`) before it is sent again.
+
+Rows go in as parameters of a plain `insert(table)` rather than through
+`.values(row)`, so the statement compiles once and comes from SQLAlchemy's cache
+on every later turn.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Table, func, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +46,20 @@ from taskline.store.tables import (
     tool_calls,
     turns,
 )
+
+LOST = (
+    "the run stopped after the call was sent and before its answer was recorded:"
+    " it may have been billed"
+)
+ESTIMATED = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
+"""What a lost call takes from the call sent again in its place, the same request."""
 
 METRICS_COLUMNS = [task_metrics.c[name] for name in TaskMetrics.model_fields]
 """The columns of `task_metrics` that hold a `TaskMetrics`; the rest serve the report."""
@@ -83,8 +103,9 @@ class RunQueries(SqlBase):
         failure_category: str | None = None,
         failure_message: str | None = None,
     ) -> Run:
-        """Record how a run ended."""
+        """Record how a run ended; a call it left in flight is lost (it may have been billed)."""
         with self._write() as conn:
+            _lose_pending(conn, cost_records.c.run_id == run_id)
             conn.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
@@ -123,16 +144,38 @@ class RunQueries(SqlBase):
 
     # -- turns and tool calls -------------------------------------------------
 
-    def add_turn(self, turn: Turn, calls: Sequence[ToolCallRecord]) -> None:
-        """Store a turn with its tool calls, in one transaction; once per (run, number)."""
+    def add_turn(
+        self, turn: Turn, calls: Sequence[ToolCallRecord], intent: CostRecord | None = None
+    ) -> bool:
+        """Store a turn with its tool calls (those not stored one by one before) and the
+        intent of the next model call, in one transaction; once per (run, number).
+        False when the turn was stored before (and so nothing is written now)."""
         try:
             with self._write() as conn:
                 conn.execute(insert(turns), turn.model_dump())
                 if calls:
                     conn.execute(insert(tool_calls), [call.model_dump() for call in calls])
+                if intent is not None:
+                    conn.execute(insert(cost_records), intent.model_dump())
         except IntegrityError as exc:
             if not self._exists(
                 turns, turns.c.run_id == turn.run_id, turns.c.number == turn.number
+            ):
+                raise store_error(self.engine, exc) from exc
+            return False
+        return True
+
+    def add_tool_call(self, call: ToolCallRecord) -> None:
+        """Store one finished tool call of a turn whose other calls still run; once."""
+        try:
+            with self._write() as conn:
+                conn.execute(insert(tool_calls), call.model_dump())
+        except IntegrityError as exc:
+            if not self._exists(
+                tool_calls,
+                tool_calls.c.run_id == call.run_id,
+                tool_calls.c.turn == call.turn,
+                tool_calls.c.index == call.index,
             ):
                 raise store_error(self.engine, exc) from exc
 
@@ -157,7 +200,8 @@ class RunQueries(SqlBase):
     # -- cost records ---------------------------------------------------------
 
     def add_cost_record(self, record: CostRecord) -> CostRecord:
-        """Append a cost record; the same (run, purpose, turn) again returns the stored one."""
+        """Append a cost record (or a call's intent); the same (run, purpose, turn) again
+        returns the stored live one."""
         try:
             with self._write() as conn:
                 conn.execute(insert(cost_records), record.model_dump())
@@ -169,16 +213,59 @@ class RunQueries(SqlBase):
         return record
 
     def find_cost_record(self, run_id: str, purpose: str, turn: int) -> CostRecord | None:
-        """The record of the call made in that run, for that purpose, at that turn."""
+        """The live record (pending or answered) of the call made in that run, for that
+        purpose, at that turn."""
         with self._read() as conn:
             row = conn.execute(
                 select(cost_records).where(
                     cost_records.c.run_id == run_id,
                     cost_records.c.purpose == purpose,
                     cost_records.c.turn == turn,
+                    cost_records.c.state != "lost",
                 )
             ).first()
         return None if row is None else CostRecord.model_validate(_row_dict(row, cost_records))
+
+    def record_answer(self, record: CostRecord) -> CostRecord:
+        """Complete a call's pending intent with what its answer said; a call that replaced
+        lost ones lends them its figures, as their estimate."""
+        answered = record.model_copy(update={"state": "answered"})
+        figures = answered.model_dump(exclude={"id", "created_at"})
+        with self._write() as conn:
+            conn.execute(
+                update(cost_records)
+                .where(cost_records.c.id == record.id, cost_records.c.state == "pending")
+                .values(figures)
+            )
+            same_call = (
+                cost_records.c.run_id == record.run_id,
+                cost_records.c.purpose == record.purpose,
+                cost_records.c.turn == record.turn,
+            )
+            conn.execute(
+                update(cost_records)
+                .where(*same_call, cost_records.c.state == "lost")
+                .where(cost_records.c.price_source == "unknown")
+                .values({**{name: figures[name] for name in ESTIMATED}, "price_source": "estimate"})
+            )
+        return answered
+
+    def reissue(self, pending: CostRecord, intent: CostRecord) -> CostRecord:
+        """Mark a call found pending after a crash as lost, and record the intent of the
+        call sent in its place, in one transaction."""
+        with self._write() as conn:
+            _lose_pending(conn, cost_records.c.id == pending.id)
+            conn.execute(insert(cost_records), intent.model_dump())
+        return intent
+
+    def drop_intent(self, record_id: str) -> None:
+        """Forget a call's intent: the provider refused the call, so nothing was billed."""
+        with self._write() as conn:
+            conn.execute(
+                delete(cost_records).where(
+                    cost_records.c.id == record_id, cost_records.c.state == "pending"
+                )
+            )
 
     def has_cost_records(self, run_id: str) -> bool:
         """Whether any call of the run was recorded: only then can a call have a record to reuse."""
@@ -194,18 +281,21 @@ class RunQueries(SqlBase):
         return [CostRecord.model_validate(_row_dict(row, cost_records)) for row in rows]
 
     def task_spend(self, task_id: str) -> tuple[Decimal, int]:
-        """(sum of the task's priced calls, number of unpriced calls), for budget checks."""
+        """(sum of the task's priced calls, lost ones' estimates included; number of answered
+        calls without a price), for budget checks."""
         with self._read() as conn:
-            values = conn.execute(
-                select(cost_records.c.cost_usd).where(cost_records.c.task_id == task_id)
-            ).scalars()
-            priced = Decimal(0)
-            unpriced = 0
-            for value in values:
-                if value is None:
-                    unpriced += 1
-                else:
-                    priced += value
+            rows = conn.execute(
+                select(cost_records.c.cost_usd, cost_records.c.state).where(
+                    cost_records.c.task_id == task_id
+                )
+            ).all()
+        priced = Decimal(0)
+        unpriced = 0
+        for value, state in rows:
+            if value is not None:
+                priced += value
+            elif state == "answered":
+                unpriced += 1
         return priced, unpriced
 
     def task_tokens(self, task_id: str) -> int:
@@ -299,6 +389,15 @@ class RunQueries(SqlBase):
     def _exists(self, table: Table, *conditions: Any) -> bool:
         with self._read() as conn:
             return _first(conn, table, *conditions) is not None
+
+
+def _lose_pending(conn: Connection, where: ColumnElement[bool]) -> None:
+    """Calls sent whose answer was never recorded: lost, for they may have been billed."""
+    conn.execute(
+        update(cost_records)
+        .where(where, cost_records.c.state == "pending")
+        .values(state="lost", finish_reason="lost", error=LOST)
+    )
 
 
 def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -181,6 +182,8 @@ tool_calls = Table(
     Column("output", Text, nullable=False),
     Column("is_error", Boolean, nullable=False),
     Column("duration_ms", Float, nullable=False),
+    Column("submission", Text, nullable=True),
+    Column("malformed", Boolean, nullable=False, server_default=false()),
 )
 
 cost_records = Table(
@@ -209,9 +212,19 @@ cost_records = Table(
     Column("response", JSON, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("raw_usage", JSON, nullable=True),
-    # A billed call is recorded once, even when a crashed run is replayed.
-    UniqueConstraint("run_id", "purpose", "turn"),
+    Column("state", String(16), nullable=False, server_default=text("'answered'")),
     Index(None, "task_id"),
+    # A call is recorded once, even when a crashed run is replayed; only calls lost in a
+    # crash (sent, answer never recorded) stand beside the one that replaced them.
+    Index(
+        "uq_cost_records_live_call",
+        "run_id",
+        "purpose",
+        "turn",
+        unique=True,
+        sqlite_where=text("state != 'lost'"),
+        postgresql_where=text("state != 'lost'"),
+    ),
 )
 
 artifacts = Table(
@@ -258,6 +271,7 @@ task_metrics = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("review_seconds", Float, nullable=False, server_default=text("0")),
     Column("agent_seconds", Float, nullable=False, server_default=text("0")),
+    Column("lost_calls", Integer, nullable=False, server_default=text("0")),
     # What the metrics report groups and orders by, kept here so that it reads this table
     # alone, through its indexes: the agent and model of the task's last run ("-" before
     # any run, as the report shows it; the store updates them when a run starts), and the

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,9 +20,10 @@ from taskline.errors import McpServerError
 from taskline.records import SandboxMode
 from taskline.tools.mcp.config import McpServerConfig
 from taskline.tools.mcp.connection import McpConnection
+from taskline.tools.mcp.launch import named_in_tmp
 from taskline.tools.mcp.tool import result_text
 from taskline.tools.sandbox import Sandbox, SandboxSettings
-from tests.tools.mcp.conftest import processes_tagged, server_command
+from tests.tools.mcp.conftest import STDIO_SERVER, processes_tagged, server_command
 
 T = TypeVar("T")
 
@@ -265,3 +268,19 @@ def test_a_start_cancelled_midway_leaves_no_server(workspace: Path, tag: str) ->
             await asyncio.sleep(0.05)
 
     asyncio.run(main())
+
+
+def test_a_server_script_under_tmp_is_found_in_the_sandbox(workspace: Path, tag: str) -> None:
+    # The sandbox has a /tmp of its own: only what the command line names comes back.
+    with tempfile.TemporaryDirectory(dir="/tmp") as kept_in_tmp:
+        script = Path(kept_in_tmp) / "server.py"
+        shutil.copy(STDIO_SERVER, script)
+        (Path(kept_in_tmp) / "beside.txt").write_text("beside\n")
+        command = [sys.executable, str(script), "--tag", tag]
+
+        async def use(connection: McpConnection) -> tuple[str, bool]:
+            return await text_of(connection, "echo", text="from /tmp")
+
+        assert with_server(workspace, {"command": command}, use) == ("echo: from /tmp", False)
+        assert named_in_tmp(tuple(command)) == [Path(kept_in_tmp).resolve()]
+    assert named_in_tmp(("/tmp", "relative.py", "/usr/bin/env")) == []

@@ -29,8 +29,31 @@ from taskline.tools.sandbox import AgentAccess, Sandbox, SandboxUnavailableError
 
 
 def server_sandbox(config: McpServerConfig, sandbox: Sandbox) -> Sandbox:
-    """The agent's sandbox with the server's own access: its network and its variables."""
-    return replace(sandbox, access=AgentAccess(network=config.network, env=config.env))
+    """The agent's sandbox with the server's own access: its network, its variables, and
+    the places its command line names under /tmp."""
+    return replace(
+        sandbox,
+        access=AgentAccess(network=config.network, env=config.env),
+        read_only=(*sandbox.read_only, *named_in_tmp(config.command or ())),
+    )
+
+
+def named_in_tmp(command: tuple[str, ...]) -> list[Path]:
+    """Directories under /tmp that the command line names, itself or a file in it.
+
+    The sandbox's /tmp is its own and empty, so a server script kept there (in a clone
+    under /tmp, say) would not be found. What the user's own config names is shown back
+    to the server, read-only; nothing else of /tmp, and never /tmp itself.
+    """
+    places: list[Path] = []
+    for part in command:
+        path = Path(part)
+        if not path.is_absolute() or not path.exists():
+            continue
+        place = path.resolve() if path.is_dir() else path.resolve().parent
+        if place.is_relative_to("/tmp") and place != Path("/tmp"):
+            places.append(place)
+    return list(dict.fromkeys(places))
 
 
 def stdio_parameters(
