@@ -20,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,6 +85,25 @@ def durability_cost(name: str, url: str, workdir: Path, repeat: int) -> None:
 
 
 def throughput(url: str, workdir: Path, tasks: int, latency_ms: float) -> None:
+    with loopback_model(workdir, latency_ms) as env:
+        env |= {"TASKLINE_DATABASE_URL": url, "TASKLINE_HOME": str(workdir / "home")}
+        for workers in (1, 2, 4):
+            names = [f"w{workers}-{n}" for n in range(workers)]
+            commands = [
+                [str(SCRIPT), "worker", "--id", name, "--concurrency", "4"] for name in names
+            ]
+            elapsed = seconds_to_run(env, tasks, commands, names).seconds
+            print(
+                f"postgresql  {workers} worker(s): {tasks} runs in {elapsed:5.1f} s ="
+                f" {tasks / elapsed:5.1f} runs/s (model latency {latency_ms:g} ms)"
+            )
+
+
+@contextmanager
+def loopback_model(workdir: Path, latency_ms: float) -> Iterator[dict[str, str]]:
+    """The environment of workers whose agent `bench` calls the loopback model server, which
+    answers every call with submit_work after `latency_ms`: a one-call run. Add the
+    database's URL and a home."""
     submit = ToolCall(id="s", name="submit_work", arguments={"summary": "ok"})
     with ProviderServer(
         latency_ms=latency_ms, default=Reply.tool_calls(submit, usage=Usage(input_tokens=10))
@@ -91,44 +113,81 @@ def throughput(url: str, workdir: Path, tasks: int, latency_ms: float) -> None:
             f'[endpoints.bench]\nkind = "openai"\nbase_url = "{server.openai_base_url}"\n'
             '[agents.bench]\nmodel = "bench:m"\n'
         )
-        env = {**os.environ, "TASKLINE_DATABASE_URL": url, "TASKLINE_CONFIG": str(config),
-               "TASKLINE_HOME": str(workdir / "home"), "TASKLINE_DURABLE": "1",
+        yield {**os.environ, "TASKLINE_CONFIG": str(config), "TASKLINE_DURABLE": "1",
                "OPENAI_API_KEY": "bench"}  # fmt: skip
-        for workers in (1, 2, 4):
-            with Taskline.open(env=env, durable=True) as tl:
-                ids = []
-                for _ in range(tasks):
-                    task = tl.create_task("throughput")
-                    tl.assign(task.id, "bench")
-                    ids.append(task.id)
-                names = [f"w{workers}-{n}" for n in range(workers)]
-                processes = [
-                    subprocess.Popen(
-                        [SCRIPT, "worker", "--id", name, "--concurrency", "4"],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )  # fmt: skip
-                    for name in names
-                ]
-                wait_until_beating(tl, names)  # time runs, not process start-up
-                started = time.perf_counter()
-                for task_id in ids:
-                    tl.enqueue_run(task_id)
-                while not set(ids) <= {t.id for t in tl.list_tasks(Status.COMPLETED)}:
-                    time.sleep(0.05)
-                elapsed = time.perf_counter() - started
-                for process in processes:
-                    process.send_signal(signal.SIGTERM)
-                for process in processes:
-                    process.wait(timeout=60)
-            print(
-                f"postgresql  {workers} worker(s): {tasks} runs in {elapsed:5.1f} s ="
-                f" {tasks / elapsed:5.1f} runs/s (model latency {latency_ms:g} ms)"
-            )
 
 
-def wait_until_beating(tl: Taskline, names: list[str]) -> None:
+@dataclass(frozen=True)
+class Timed:
+    """How long the queued runs took, and the CPU the worker processes spent meanwhile."""
+
+    seconds: float
+    """Wall-clock time from queueing the first run until the last one was COMPLETED."""
+    worker_cpu_seconds: float
+    """User and system CPU time of the worker processes (and their children) in that time."""
+
+
+def seconds_to_run(
+    env: Mapping[str, str], tasks: int, commands: Sequence[Sequence[str]], names: Sequence[str]
+) -> Timed:
+    """Time `tasks` runs of agent `bench`, queued at once and taken by the workers `commands`
+    start. The clock starts once the workers `names` beat and a first run queued and done
+    (DBOS's client made, one worker warmed up), so that it times runs, not start-up; the
+    workers get SIGTERM at the end."""
+    with Taskline.open(env=env, durable=True) as tl:
+        warm_up, *ids = (new_bench_task(tl) for _ in range(tasks + 1))
+        processes = [
+            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for command in commands
+        ]
+        wait_until_beating(tl, names)
+        tl.enqueue_run(warm_up)
+        wait_until_completed(tl, [warm_up])
+        cpu_before = tree_cpu_seconds([p.pid for p in processes])
+        started = time.perf_counter()
+        for task_id in ids:
+            tl.enqueue_run(task_id)
+        wait_until_completed(tl, ids)
+        elapsed = time.perf_counter() - started
+        cpu = tree_cpu_seconds([p.pid for p in processes]) - cpu_before
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+    return Timed(elapsed, cpu)
+
+
+def new_bench_task(tl: Taskline) -> str:
+    task = tl.create_task("throughput")
+    tl.assign(task.id, "bench")
+    return task.id
+
+
+def wait_until_completed(tl: Taskline, ids: Sequence[str]) -> None:
+    while not set(ids) <= {t.id for t in tl.list_tasks(Status.COMPLETED)}:
+        time.sleep(0.05)
+
+
+def tree_cpu_seconds(pids: Sequence[int]) -> float:
+    """User and system CPU seconds of the live processes `pids` and their descendants
+    (Linux's /proc)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone while we looked
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree = set(pids)
+    while grown := {pid for pid, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    return sum(cpu.get(pid, 0.0) for pid in tree)
+
+
+def wait_until_beating(tl: Taskline, names: Sequence[str]) -> None:
     store = tl.store
     assert isinstance(store, SqlStore)
     while True:

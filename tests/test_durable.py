@@ -53,8 +53,13 @@ class Deployment:
         with (self.tmp_path / "processes.log").open("ab") as log:
             return subprocess.Popen([SCRIPT, *args], env=self.env, stdout=log, stderr=log)
 
-    def new_task(self, name: str, delay_seconds: float = 0.05) -> tuple[str, Path]:
-        """A task assigned to its own scripted agent; returns its id and the agent's ledger."""
+    def new_task(
+        self, name: str, delay_seconds: float = 0.05, gate: Path | None = None
+    ) -> tuple[str, Path]:
+        """A task assigned to its own scripted agent; returns its id and the agent's ledger.
+
+        With `gate`, the model's second answer waits until that file exists (having created
+        `<gate>.waiting`)."""
         ledger = self.tmp_path / f"{name}.ledger"
         ledger.touch()
         responses: list[dict[str, Any]] = [
@@ -62,6 +67,8 @@ class Deployment:
             for i in range(TURNS)
         ]
         responses.append(answer("submit_work", {"summary": f"{name} done"}, delay_seconds))
+        if gate is not None:
+            responses[1]["wait_for_file"] = str(gate)
         script = self.tmp_path / f"{name}.json"
         script.write_text(
             json.dumps({"responses": responses, "by_turn": True, "ledger": str(ledger)})

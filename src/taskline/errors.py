@@ -14,6 +14,7 @@
     ├── CopyError                a workspace copy cannot be made, applied or removed
     │   └── WorkspaceChangedError  files to write back changed in the workspace meanwhile
     ├── McpServerError           an MCP server did not start, or stopped answering
+    ├── WorkerProcessError       a process of `taskline worker --processes` failed
     └── ProviderError            a model call failed, after any retries
         └── ResponseParseError   the call was billed but its answer could not be read
 
@@ -87,6 +88,16 @@ class McpServerError(TasklineError):
         self.server = server
         self.reason = bounded(reason)
         super().__init__(f"mcp server {server!r} {self.reason}")
+
+
+class WorkerProcessError(TasklineError):
+    """A child process of `taskline worker --processes` ended with an error while the
+    workers stopped, or died too often to be started again; the others were stopped."""
+
+    def __init__(self, message: str, worker_ids: Sequence[str]) -> None:
+        self.worker_ids = tuple(worker_ids)
+        """The ids of the workers that failed."""
+        super().__init__(message)
 
 
 class AmbiguousIdError(InvalidValueError):
