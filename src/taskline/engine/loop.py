@@ -228,11 +228,14 @@ class AgentLoop:
                 for call, r in zip(response.tool_calls, results, strict=True)
             ]
             outcome = self._after_turn(response, results, messages)
-            if outcome is None:
+            if outcome is None and not self.replaying:
                 # Checked before the next call's intent is written: a call the limits
-                # stop is never declared.
+                # stop is never declared. A replayed turn declares nothing: the next
+                # call's record, or its absence, says what the first execution did, and
+                # the spend now counts calls made after this turn.
                 outcome = await self._limit_reached(turn + 1)
-            intent = None if outcome is not None else call_intent(self.site, self.model, turn + 1)
+            declare = outcome is None and not self.replaying
+            intent = call_intent(self.site, self.model, turn + 1) if declare else None
             written = await asyncio.to_thread(
                 self._store_turn, turn, response, results, started_at, intent
             )
