@@ -1,49 +1,34 @@
 """Any OpenAI-compatible chat-completions endpoint, through the `openai` SDK.
 
 OpenAI itself, OpenRouter, vLLM, the llama.cpp server, Ollama, LM Studio, …
-The SDK sends the request and raises its errors; we read the body ourselves, so
-that a response we cannot make sense of still yields the usage it was billed
-for.
+This module shapes the request and reads the answer, allowing for servers that
+leave out tool call ids, send arguments as an object, or report a cost of their
+own in the usage object (OpenRouter); `taskline.llm.http_adapter.HttpAdapter`
+posts, retries and prices.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, Unpack
 
-import httpx2
 import openai
 
-from taskline.errors import ModelReferenceError, ResponseParseError
-from taskline.llm.pricing import DEFAULT_PRICE_BOOK, UNKNOWN, Price, PriceBook, TokenPrices
-from taskline.llm.retry import Failure, Retried, RetryPolicy, call_with_retries
+from taskline.llm.http_adapter import Answer, HttpAdapter, HttpApi, HttpSettings
 from taskline.llm.types import (
     AssistantMessage,
     FinishReason,
     Message,
-    ModelResponse,
     SystemMessage,
     ToolCall,
     ToolDefinition,
     ToolResultMessage,
     Usage,
     UserMessage,
-    finish_with_calls,
 )
-from taskline.llm.wire import (
-    BodyError,
-    connection_failure,
-    count,
-    decode_object,
-    excerpt,
-    mapping,
-    shared_ssl_context,
-    status_failure,
-    timeout_failure,
-)
+from taskline.llm.wire import BodyError, count, mapping
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -54,62 +39,36 @@ FINISH_REASONS: dict[str, FinishReason] = {
 }
 
 
-class OpenAICompatModel:
-    """A model behind an OpenAI-compatible `/chat/completions` endpoint."""
+class OpenAICompatModel(HttpAdapter):
+    """A model behind an OpenAI-compatible `/chat/completions` endpoint.
 
-    shareable: ClassVar[bool] = True
-    """Runs may share one instance (see `taskline.llm.pool`)."""
+    Messages go as they are, one after another; tools as functions with their
+    JSON Schema; tool calls come back with their arguments as a JSON string.
+    """
+
+    api = HttpApi(openai, openai.AsyncOpenAI, openai.OpenAIError, "/chat/completions")
 
     def __init__(
         self,
         model: str,
         *,
-        provider: str = "openai",
-        base_url: str | None = None,
-        api_key: str | None = None,
-        retry: RetryPolicy | None = None,
-        config_prices: TokenPrices | None = None,
-        genai_provider_id: str | None = None,
-        price_book: PriceBook = DEFAULT_PRICE_BOOK,
         tool_choice: str | dict[str, Any] | None = None,
+        provider: str = "openai",
+        **settings: Unpack[HttpSettings],
     ) -> None:
-        """Talk to `base_url` with `api_key`; None leaves both to the SDK.
+        """Send `tool_choice` with the tools; the rest as in `HttpAdapter`.
 
-        The SDK then reads `OPENAI_BASE_URL` and `OPENAI_API_KEY`. Prices come
-        from genai-prices for `genai_provider_id` (or, when None, for whatever
-        provider `base_url` belongs to), else from `config_prices`.
-        `tool_choice` is sent as it is whenever tools are offered, e.g.
+        Without `base_url` or `api_key`, the SDK reads `OPENAI_BASE_URL` and
+        `OPENAI_API_KEY`. `tool_choice` is sent as it is whenever tools are offered, e.g.
         `"required"`, or `{"type": "function", "function": {"name": "f"}}` for
         servers (such as llama-cpp-python's) that call tools only when told which.
         """
-        self.provider = provider
-        self.model = model
-        self._retry = retry or RetryPolicy()
-        self._config_prices = config_prices
-        self._genai_provider_id = genai_provider_id
-        self._price_book = price_book
+        super().__init__(model, provider=provider, **settings)
         self._tool_choice = tool_choice
-        try:
-            # max_retries=0: every attempt is made, counted and timed by call_with_retries
-            self._client = openai.AsyncOpenAI(
-                base_url=base_url,
-                api_key=api_key,
-                http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
-                max_retries=0,
-                timeout=self._retry.timeout_seconds,
-            )
-        except openai.OpenAIError as exc:
-            raise ModelReferenceError(f"{provider}:{model}", str(exc)) from exc
 
-    @property
-    def base_url(self) -> str:
-        """Where requests go."""
-        return str(self._client.base_url)
-
-    async def complete(
-        self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()
-    ) -> ModelResponse:
-        """Send the conversation and the tools; return the model's answer."""
+    def _request(
+        self, messages: Sequence[Message], tools: Sequence[ToolDefinition]
+    ) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
             "messages": [_wire_message(message) for message in messages],
@@ -118,95 +77,45 @@ class OpenAICompatModel:
             request["tools"] = [_wire_tool(tool) for tool in tools]
             if self._tool_choice is not None:
                 request["tool_choice"] = self._tool_choice
-        started = time.perf_counter()
-        retried = await call_with_retries(
-            lambda: self._post(request),
-            self._classify,
-            policy=self._retry,
-            provider=self.provider,
-            model=self.model,
-        )
-        latency_ms = (time.perf_counter() - started) * 1000
-        return self._read(retried, latency_ms)
+        return request
 
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.close()
-
-    async def _post(self, request: dict[str, Any]) -> bytes:
-        # The request is wire-shaped already: the client's low-level post skips the
-        # SDK's typed walk over every message, which cost more than the rest of a turn.
-        response = await self._client.post(
-            "/chat/completions",
-            cast_to=httpx2.Response,
-            body=request,
-            options={"timeout": self._retry.timeout_seconds},
-        )
-        return await response.aread()
-
-    def _classify(self, exc: Exception) -> Failure | None:
-        if isinstance(exc, openai.APITimeoutError):
-            return timeout_failure(self._retry.timeout_seconds)
-        if isinstance(exc, openai.APIConnectionError):
-            return connection_failure(exc)
-        if isinstance(exc, openai.APIStatusError):
-            return status_failure(exc.status_code, exc.response.headers, exc.body, exc.message)
-        return None
-
-    def _read(self, retried: Retried[bytes], latency_ms: float) -> ModelResponse:
-        body = retried.value
-        usage: Usage | None = None
-        raw_usage: dict[str, Any] | None = None
-        price = UNKNOWN
-        try:
-            data = decode_object(body)
-            raw_usage = _raw_usage(data)
-            reported_cost = _reported_cost(raw_usage) if raw_usage else None
-            if reported_cost is not None:
-                price = Price(reported_cost, "provider")  # kept even if the counts are broken
-            usage = _usage(raw_usage)
-            price = self._price(usage, reported_cost)
-            text, tool_calls, finish, raw_finish = _choice(data)
-        except BodyError as exc:
-            # the call was billed before reading failed: keep what it cost
-            raise ResponseParseError(
-                provider=self.provider,
-                model=self.model,
-                detail=str(exc),
-                usage=usage,
-                raw_usage=raw_usage,
-                cost_usd=price.cost_usd,
-                price_source=price.source,
-                body_excerpt=excerpt(body),
-                attempts=retried.attempts,
-                attempt_errors=retried.attempt_errors,
-            ) from exc
-        return ModelResponse(
-            text=text,
-            tool_calls=tool_calls,
-            finish_reason=finish,
-            provider_finish_reason=raw_finish,
-            usage=usage,
-            raw_usage=raw_usage,
-            provider=self.provider,
-            model=self.model,
-            cost_usd=price.cost_usd,
-            price_source=price.source,
-            latency_ms=latency_ms,
-            attempts=retried.attempts,
-            attempt_errors=retried.attempt_errors,
+    def _read_usage(self, usage: Mapping[str, Any]) -> Usage:
+        prompt_details = mapping(usage, "prompt_tokens_details")
+        completion_details = mapping(usage, "completion_tokens_details")
+        return Usage.reported(
+            input_tokens=count(usage, "prompt_tokens"),
+            output_tokens=count(usage, "completion_tokens"),
+            cache_read_tokens=count(prompt_details, "cached_tokens"),
+            cache_write_tokens=count(prompt_details, "cache_write_tokens"),
+            reasoning_tokens=count(completion_details, "reasoning_tokens"),
         )
 
-    def _price(self, usage: Usage, reported_cost_usd: Decimal | None) -> Price:
-        return self._price_book.price(
-            usage,
-            provider=self.provider,
-            model=self.model,
-            reported_cost_usd=reported_cost_usd,
-            genai_provider_id=self._genai_provider_id,
-            genai_api_url=None if self._genai_provider_id else self.base_url,
-            config_prices=self._config_prices,
-        )
+    def _read_reported_cost(self, usage: Mapping[str, Any]) -> Decimal | None:
+        # OpenRouter (and a few others) put the billed amount in usage.cost. With a key of
+        # the user's own (BYOK) that is only OpenRouter's fee: the upstream provider bills
+        # its inference apart, and OpenRouter reports that as upstream_inference_cost.
+        cost = _amount(usage.get("cost"))
+        details = usage.get("cost_details")
+        if cost is not None and usage.get("is_byok") is True and isinstance(details, Mapping):
+            upstream = _amount(details.get("upstream_inference_cost"))
+            if upstream is not None:
+                return cost + upstream
+        return cost
+
+    def _read_answer(self, data: Mapping[str, Any]) -> Answer:
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+            raise BodyError("no choices in the response")
+        message = mapping(choices[0], "message")
+        if message is None:
+            raise BodyError("the first choice has no message")
+        text = message.get("content") or ""
+        if not isinstance(text, str):
+            raise BodyError("message content is not a string")
+        calls = tuple(_tool_call(call, i) for i, call in enumerate(message.get("tool_calls") or ()))
+        finish = choices[0].get("finish_reason")
+        finish = finish if isinstance(finish, str) else None
+        return Answer(text, calls, FINISH_REASONS.get(finish or "", "other"), finish)
 
 
 def _wire_message(message: Message) -> dict[str, Any]:
@@ -253,38 +162,6 @@ def _wire_arguments(call: ToolCall) -> str:
     return json.dumps(call.arguments)
 
 
-def _raw_usage(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    usage = mapping(data, "usage")
-    return None if usage is None else dict(usage)
-
-
-def _usage(usage: Mapping[str, Any] | None) -> Usage:
-    if usage is None:
-        raise BodyError("no usage in the response")
-    prompt_details = mapping(usage, "prompt_tokens_details")
-    completion_details = mapping(usage, "completion_tokens_details")
-    return Usage.reported(
-        input_tokens=count(usage, "prompt_tokens"),
-        output_tokens=count(usage, "completion_tokens"),
-        cache_read_tokens=count(prompt_details, "cached_tokens"),
-        cache_write_tokens=count(prompt_details, "cache_write_tokens"),
-        reasoning_tokens=count(completion_details, "reasoning_tokens"),
-    )
-
-
-def _reported_cost(usage: Mapping[str, Any]) -> Decimal | None:
-    # OpenRouter (and a few others) put the billed amount in usage.cost. With a key of
-    # the user's own (BYOK) that is only OpenRouter's fee: the upstream provider bills
-    # its inference apart, and OpenRouter reports that as upstream_inference_cost.
-    cost = _amount(usage.get("cost"))
-    details = usage.get("cost_details")
-    if cost is not None and usage.get("is_byok") is True and isinstance(details, Mapping):
-        upstream = _amount(details.get("upstream_inference_cost"))
-        if upstream is not None:
-            return cost + upstream
-    return cost
-
-
 def _amount(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
@@ -293,23 +170,6 @@ def _amount(value: object) -> Decimal | None:
     except ArithmeticError:
         return None
     return amount if amount.is_finite() and amount >= 0 else None
-
-
-def _choice(data: Mapping[str, Any]) -> tuple[str, tuple[ToolCall, ...], FinishReason, str | None]:
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
-        raise BodyError("no choices in the response")
-    message = mapping(choices[0], "message")
-    if message is None:
-        raise BodyError("the first choice has no message")
-    text = message.get("content") or ""
-    if not isinstance(text, str):
-        raise BodyError("message content is not a string")
-    calls = tuple(_tool_call(call, i) for i, call in enumerate(message.get("tool_calls") or ()))
-    raw_finish = choices[0].get("finish_reason")
-    finish = FINISH_REASONS.get(raw_finish, "other") if isinstance(raw_finish, str) else "other"
-    finish = finish_with_calls(finish, bool(calls))
-    return text, calls, finish, raw_finish if isinstance(raw_finish, str) else None
 
 
 def _tool_call(call: object, index: int) -> ToolCall:

@@ -1,9 +1,10 @@
-"""Pieces both HTTP adapters share: reading bodies and judging SDK exceptions.
+"""Pieces the HTTP adapters share: reading bodies and judging SDK exceptions.
 
 The `openai` and `anthropic` SDKs come from the same generator, so their
 exceptions have the same shape: a status error carrying the response, a
 timeout error, and a connection error wrapping the transport's exception.
-Each adapter matches its SDK's classes and describes them with these helpers.
+`taskline.llm.http_adapter` matches its SDK's classes and describes them with
+these helpers; the adapters read their bodies with the rest.
 """
 
 from __future__ import annotations
