@@ -2,100 +2,38 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
-from taskline.errors import ProviderError, ResponseParseError
+from taskline.errors import ResponseParseError
 from taskline.llm import (
     AssistantMessage,
     Message,
-    RetryPolicy,
     SystemMessage,
     TokenPrices,
     ToolCall,
-    ToolDefinition,
     ToolResultMessage,
     Usage,
     UserMessage,
 )
+from taskline.llm.http_adapter import HttpAdapter
 from taskline.llm.openai_compat import OpenAICompatModel
-from taskline.llm.pricing import PriceBook
-from taskline.testing.provider_server import ProviderServer, Reply
+from taskline.testing.provider_server import Api, ProviderServer, Reply
 
-from .conftest import FAST_RETRY
+from .conftest import HELLO, WEATHER
 
 pytestmark = pytest.mark.anyio
 
-HELLO = [UserMessage(content="Say hello")]
-WEATHER = ToolDefinition(
-    name="get_weather",
-    description="Current weather for a city.",
-    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-)
-
 
 @pytest.fixture
-async def model(server: ProviderServer) -> AsyncIterator[OpenAICompatModel]:
-    """gpt-4o-mini, priced by genai-prices as OpenAI's, served by the loopback server."""
-    adapter = OpenAICompatModel(
-        "gpt-4o-mini",
-        base_url=server.openai_base_url,
-        api_key="test-key",
-        retry=FAST_RETRY,
-        genai_provider_id="openai",
-        price_book=PriceBook(),
-    )
-    yield adapter
-    await adapter.aclose()
-
-
-async def test_text_answer_with_usage_and_price(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    usage = Usage(
-        input_tokens=2000, output_tokens=300, cache_read_tokens=1200, reasoning_tokens=100
-    )
-    server.enqueue(Reply.text("Hello!", usage=usage))
-
-    response = await model.complete(HELLO)
-
-    assert response.text == "Hello!"
-    assert response.tool_calls == ()
-    assert response.finish_reason == "stop"
-    assert response.provider_finish_reason == "stop"
-    assert response.usage == usage
-    # 800 uncached at $0.15, 1200 cached at $0.075, 300 out at $0.60 per Mtok
-    assert response.cost_usd == Decimal("0.00039")
-    assert response.price_source == "genai-prices"
-    assert (response.provider, response.model) == ("openai", "gpt-4o-mini")
-    assert (response.attempts, response.attempt_errors) == (1, ())
-
-
-async def test_tool_calls_are_decoded(model: OpenAICompatModel, server: ProviderServer) -> None:
-    server.enqueue(
-        Reply.tool_calls(
-            ToolCall(id="call_a", name="get_weather", arguments={"city": "Paris"}),
-            ToolCall(id="call_b", name="get_weather", arguments={"city": "Oslo"}),
-            text="Checking both.",
-            usage=Usage(input_tokens=50, output_tokens=20),
-        )
-    )
-
-    response = await model.complete(HELLO, [WEATHER])
-
-    assert response.text == "Checking both."
-    assert response.tool_calls == (
-        ToolCall(id="call_a", name="get_weather", arguments={"city": "Paris"}),
-        ToolCall(id="call_b", name="get_weather", arguments={"city": "Oslo"}),
-    )
-    assert response.finish_reason == "tool_calls"
+def api() -> Api:
+    """The `model` fixture (see conftest) speaks OpenAI's format: gpt-4o-mini, priced as OpenAI's."""
+    return "openai"
 
 
 async def test_request_is_sent_in_the_wire_format(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     server.enqueue(Reply.text("done"))
     call = ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris"})
@@ -146,7 +84,7 @@ async def test_request_is_sent_in_the_wire_format(
 
 
 async def test_cost_reported_by_the_endpoint_wins(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     server.enqueue(Reply.text("hi", usage=Usage(input_tokens=10, output_tokens=5), cost_usd=0.0123))
 
@@ -155,126 +93,8 @@ async def test_cost_reported_by_the_endpoint_wins(
     assert (response.cost_usd, response.price_source) == (Decimal("0.0123"), "provider")
 
 
-async def test_rate_limit_waits_for_retry_after(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    server.enqueue(Reply.error(429, "Rate limit reached", retry_after_seconds=1), Reply.text("ok"))
-
-    started = time.perf_counter()
-    response = await model.complete(HELLO)
-    waited = time.perf_counter() - started
-
-    assert response.text == "ok"
-    assert response.attempts == 2
-    assert response.attempt_errors == ("HTTP 429: Rate limit reached (retry after 1s)",)
-    assert 1.0 <= waited < 2.0
-    assert len(server.requests) == 2
-
-
-async def test_server_errors_are_retried_then_reported(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    server.enqueue(Reply.error(500, "boom"), Reply.error(502, "bad gateway"), Reply.error(503))
-
-    with pytest.raises(ProviderError) as caught:
-        await model.complete(HELLO)
-
-    error = caught.value
-    assert str(error) == "openai:gpt-4o-mini failed after 3 attempts: HTTP 503: scripted HTTP 503"
-    assert error.status_code == 503
-    assert error.attempts == 3
-    assert error.attempt_errors == (
-        "HTTP 500: boom",
-        "HTTP 502: bad gateway",
-        "HTTP 503: scripted HTTP 503",
-    )
-    assert type(error) is ProviderError
-
-
-async def test_client_errors_are_not_retried(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    server.enqueue(Reply.error(401, "Incorrect API key provided"), Reply.text("never sent"))
-
-    with pytest.raises(
-        ProviderError, match=r"^openai:gpt-4o-mini failed after 1 attempt: "
-    ) as caught:
-        await model.complete(HELLO)
-
-    assert str(caught.value).endswith("HTTP 401: Incorrect API key provided")
-    assert (caught.value.status_code, caught.value.attempts) == (401, 1)
-    assert server.pending == 1
-
-
-async def test_slow_answer_times_out_and_is_retried(server: ProviderServer) -> None:
-    model = OpenAICompatModel(
-        "gpt-4o-mini",
-        base_url=server.openai_base_url,
-        api_key="k",
-        retry=RetryPolicy(max_attempts=2, timeout_seconds=0.3, base_delay_seconds=0.01),
-    )
-    # An answer far slower than any loaded machine: waiting for it would show.
-    server.enqueue(Reply.text("too late").after(60.0), Reply.text("in time"))
-
-    started = time.perf_counter()
-    response = await model.complete(HELLO)
-    await model.aclose()
-
-    assert response.text == "in time"
-    assert response.attempt_errors == ("timed out after 0.3s",)
-    assert time.perf_counter() - started < 30
-
-
-async def test_dropped_connection_is_retried(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    server.enqueue(Reply.drop(), Reply.text("back"))
-
-    response = await model.complete(HELLO)
-
-    assert response.text == "back"
-    assert response.attempt_errors == (
-        "connection failed: Server disconnected without sending a response.",
-    )
-
-
-async def test_malformed_json_is_a_parse_error_without_usage(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    server.enqueue(Reply.malformed())
-
-    with pytest.raises(ResponseParseError) as caught:
-        await model.complete(HELLO)
-
-    error = caught.value
-    assert str(error) == (
-        "openai:gpt-4o-mini failed after 1 attempt: unreadable response: not JSON"
-        " (Unterminated string starting at: line 1 column 54 (char 53))"
-    )
-    assert (error.usage, error.cost_usd, error.price_source) == (None, None, "unknown")
-    assert error.body_excerpt == '{"id": "broken", "choices": [{"message": {"content": "cut'
-
-
-async def test_billed_answer_that_cannot_be_read_keeps_its_usage(
-    model: OpenAICompatModel, server: ProviderServer
-) -> None:
-    usage = {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000}
-    server.enqueue(Reply.raw({"choices": [], "usage": usage}))
-
-    with pytest.raises(ResponseParseError) as caught:
-        await model.complete(HELLO)
-
-    error = caught.value
-    assert str(error) == (
-        "openai:gpt-4o-mini failed after 1 attempt: unreadable response: no choices in the response"
-    )
-    assert error.usage == Usage(input_tokens=1000, output_tokens=1000)
-    assert error.raw_usage == usage
-    assert (error.cost_usd, error.price_source) == (Decimal("0.00075"), "genai-prices")
-
-
 async def test_reported_cost_survives_unreadable_token_counts(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     usage = {"prompt_tokens": "many", "completion_tokens": 3, "cost": 0.0125}
     server.enqueue(Reply.raw({"choices": [], "usage": usage}))
@@ -292,7 +112,7 @@ async def test_reported_cost_survives_unreadable_token_counts(
 
 
 async def test_arguments_that_are_not_json_come_back_marked(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     calls = [
         {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{"}},
@@ -321,7 +141,7 @@ async def test_arguments_that_are_not_json_come_back_marked(
 
 
 async def test_unreadable_arguments_go_back_as_the_model_wrote_them(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     server.enqueue(Reply.text("ok"))
     call = ToolCall(id="a", name="f", arguments_error="not JSON", raw_arguments="{'x': 1")
@@ -333,7 +153,7 @@ async def test_unreadable_arguments_go_back_as_the_model_wrote_them(
 
 
 async def test_length_finish_and_missing_tool_call_id(
-    model: OpenAICompatModel, server: ProviderServer
+    model: HttpAdapter, server: ProviderServer
 ) -> None:
     body = {
         "choices": [
