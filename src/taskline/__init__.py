@@ -1,7 +1,5 @@
 """taskline: run AI agents on tasks through an enforced, persisted and measured lifecycle."""
 
-__version__ = "0.1.0"
-
 from taskline.errors import (
     AlreadyExistsError,
     ConfigError,
@@ -17,6 +15,7 @@ from taskline.lifecycle import TRANSITIONS, Status
 from taskline.models import Agent, Task, TaskEvent, Transition
 from taskline.protocols import Store
 from taskline.service import Taskline
+from taskline.version import __version__ as __version__
 
 __all__ = [
     "TRANSITIONS",

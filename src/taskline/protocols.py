@@ -26,7 +26,8 @@ from taskline.records import (
     Turn,
 )
 from taskline.reports import TaskRow
-from taskline.tools.base import ToolContext, ToolResult
+from taskline.tools.base import ToolContext
+from taskline.tools.result import ToolResult
 
 R = TypeVar("R")
 

@@ -12,7 +12,6 @@ from taskline.errors import ProviderError, ResponseParseError
 from taskline.llm import (
     AssistantMessage,
     Message,
-    RetryPolicy,
     SystemMessage,
     ToolCall,
     ToolDefinition,
@@ -22,6 +21,7 @@ from taskline.llm import (
 )
 from taskline.llm.anthropic import AnthropicModel
 from taskline.llm.pricing import PriceBook
+from taskline.llm.retry import RetryPolicy
 from taskline.testing.provider_server import ProviderServer, Reply
 
 from .conftest import FAST_RETRY

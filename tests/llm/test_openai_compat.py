@@ -12,9 +12,7 @@ from taskline.errors import ProviderError, ResponseParseError
 from taskline.llm import (
     AssistantMessage,
     Message,
-    RetryPolicy,
     SystemMessage,
-    TokenPrices,
     ToolCall,
     ToolDefinition,
     ToolResultMessage,
@@ -22,7 +20,8 @@ from taskline.llm import (
     UserMessage,
 )
 from taskline.llm.openai_compat import OpenAICompatModel
-from taskline.llm.pricing import PriceBook
+from taskline.llm.pricing import PriceBook, TokenPrices
+from taskline.llm.retry import RetryPolicy
 from taskline.testing.provider_server import ProviderServer, Reply
 
 from .conftest import FAST_RETRY
