@@ -1,39 +1,79 @@
-"""taskline: run AI agents on tasks through an enforced, persisted and measured lifecycle."""
+"""taskline: run AI agents on tasks through an enforced, persisted and measured lifecycle.
 
-__version__ = "0.1.0"
+`__all__` is the public API: `Taskline`, every type its methods take and return,
+and every error taskline raises on purpose (the tree in `taskline.errors`).
+"""
 
+from taskline.config import Config
+from taskline.engine.apply import Applied
+from taskline.engine.events import ProgressEvent
+from taskline.engine.executor import Executor
 from taskline.errors import (
     AlreadyExistsError,
+    AmbiguousIdError,
     ConfigError,
     ConflictError,
+    CopyError,
     DependenciesNotMetError,
     IllegalTransitionError,
     InvalidValueError,
+    McpServerError,
+    ModelReferenceError,
     NotFoundError,
+    ProviderError,
+    ResponseParseError,
     StoreError,
     TasklineError,
+    WorkerProcessError,
+    WorkspaceChangedError,
 )
 from taskline.lifecycle import TRANSITIONS, Status
-from taskline.models import Agent, Task, TaskEvent, Transition
-from taskline.protocols import Store
+from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition
+from taskline.protocols import Model, Steps, Store
+from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
+from taskline.reports import TaskRow
 from taskline.service import Taskline
+from taskline.tools.mcp.report import ServerReport
+from taskline.version import __version__ as __version__
 
 __all__ = [
     "TRANSITIONS",
     "Agent",
     "AlreadyExistsError",
+    "AmbiguousIdError",
+    "Applied",
+    "Artifact",
+    "Config",
     "ConfigError",
     "ConflictError",
+    "CopyError",
+    "CostRecord",
     "DependenciesNotMetError",
+    "Executor",
     "IllegalTransitionError",
     "InvalidValueError",
+    "McpGrant",
+    "McpServerError",
+    "Model",
+    "ModelReferenceError",
     "NotFoundError",
+    "ProgressEvent",
+    "ProviderError",
+    "ResponseParseError",
+    "Run",
+    "ServerReport",
     "Status",
+    "Steps",
     "Store",
     "StoreError",
     "Task",
+    "TaskDetail",
     "TaskEvent",
+    "TaskMetrics",
+    "TaskRow",
     "Taskline",
     "TasklineError",
     "Transition",
+    "WorkerProcessError",
+    "WorkspaceChangedError",
 ]

@@ -44,7 +44,6 @@ from dbos import (
 )
 from dbos import _dbos as dbos_internals
 
-from taskline import __version__
 from taskline.engine.events import OnEvent, ignore
 from taskline.errors import StoreError, TasklineError
 from taskline.ids import new_id
@@ -52,6 +51,7 @@ from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
 from taskline.store.base import first_line
 from taskline.store.engine import normalize_url, without_password
+from taskline.version import __version__
 
 R = TypeVar("R")
 

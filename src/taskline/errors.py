@@ -26,11 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # taskline.llm imports this module; only annotations need Usage
-    from taskline.llm.types import PriceSource, Usage
-
+from taskline.llm.types import PriceSource, Usage
 
 MAX_MESSAGE_CHARS = 300
 """Longest a message taskline makes may be: one that quotes what a model or a

@@ -46,13 +46,12 @@ from taskline.protocols import Steps, Store
 from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
-from taskline.tools import builtin_tools
 from taskline.tools.base import ToolCallLimits
-from taskline.tools.mcp import check_grants
+from taskline.tools.mcp import ServerReport, check_grants
+from taskline.tools.registry import builtin_tools
 
 if TYPE_CHECKING:  # imported when first used: DBOS and the MCP SDK are heavy to load
     from taskline.durable import Enqueuer
-    from taskline.tools.mcp import ServerReport
 
 T = TypeVar("T")
 

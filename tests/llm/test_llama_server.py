@@ -15,7 +15,6 @@ import pytest
 from taskline.llm import (
     AssistantMessage,
     Message,
-    RetryPolicy,
     SystemMessage,
     ToolCall,
     ToolDefinition,
@@ -24,6 +23,7 @@ from taskline.llm import (
 )
 from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.llm.pricing import PriceBook
+from taskline.llm.retry import RetryPolicy
 from taskline.testing.ports import free_port
 from tests.local_model import require_local_model
 

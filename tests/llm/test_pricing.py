@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from taskline.llm import PriceBook, TokenPrices, Usage
-from taskline.llm.pricing import Price
+from taskline.llm import Usage
+from taskline.llm.pricing import Price, PriceBook, TokenPrices
 
 SONNET = "claude-sonnet-4-20250514"
 CONFIG = TokenPrices(

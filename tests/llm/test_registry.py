@@ -10,9 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from taskline.errors import ConfigError, ModelReferenceError, ProviderError
-from taskline.llm import EndpointConfig, TokenPrices, UserMessage, resolve_model
+from taskline.llm import UserMessage
 from taskline.llm.anthropic import AnthropicModel
 from taskline.llm.openai_compat import OpenAICompatModel
+from taskline.llm.pricing import TokenPrices
+from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.llm.retry import RetryPolicy
 from taskline.llm.scripted import ScriptedModel
 from taskline.testing.provider_server import ProviderServer, Reply

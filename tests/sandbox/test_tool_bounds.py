@@ -11,10 +11,11 @@ from taskline import Status, Taskline
 from taskline.config import Config, Defaults
 from taskline.engine.executor import Executor
 from taskline.protocols import Tool
-from taskline.tools import ToolContext, ToolResult, Workspace, builtin_tools
+from taskline.tools import ToolContext, ToolResult, Workspace
 from taskline.tools.base import ToolCallLimits
 from taskline.tools.files import READ_FILE
 from taskline.tools.output import cap_text
+from taskline.tools.registry import builtin_tools
 from tests.engine.scripting import calls, scripted, submit, tool_results
 from tests.tools.helpers import call
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from taskline.tools import BUILTIN_TOOLS, ToolContext
+from taskline.tools import ToolContext
 from taskline.tools.base import BuiltinTool
 from taskline.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
+from taskline.tools.registry import BUILTIN_TOOLS
 from taskline.tools.shell import RUN_COMMAND
 from taskline.tools.submit import SUBMIT_WORK
 from tests.tools.helpers import call

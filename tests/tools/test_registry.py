@@ -12,14 +12,8 @@ import pytest
 from taskline.errors import InvalidValueError
 from taskline.llm.types import ToolCall, ToolDefinition
 from taskline.protocols import Tool
-from taskline.tools import (
-    ToolContext,
-    ToolResult,
-    Workspace,
-    builtin_tools,
-    run_tool_calls,
-    tool_definitions,
-)
+from taskline.tools import ToolContext, ToolResult, Workspace
+from taskline.tools.registry import builtin_tools, run_tool_calls, tool_definitions
 
 ALL = ["list_dir", "read_file", "write_file", "edit_file", "run_command", "submit_work"]
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from taskline.llm.types import ToolCall
-from taskline.tools import ToolContext, ToolResult, Workspace, builtin_tools, run_tool_calls
+from taskline.tools import ToolContext, ToolResult, Workspace
+from taskline.tools.registry import builtin_tools, run_tool_calls
 from taskline.tools.sandbox import AgentAccess, Sandbox
 from taskline.tools.shell import RUN_COMMAND
 from tests.tools.helpers import call, processes_running, wait_for_file, wait_until_no_process

@@ -20,13 +20,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskline import __version__
 from taskline.api import agents, errors, metrics, records, stream, tasks, work
 from taskline.api.auth import require_token
 from taskline.api.background import BackgroundRuns
 from taskline.api.guard import DEFAULT_MAX_BODY_BYTES, Guard
 from taskline.api.views import Health
 from taskline.service import Taskline
+from taskline.version import __version__
 
 STATIC = Path(__file__).parent / "static"
 

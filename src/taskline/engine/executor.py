@@ -43,9 +43,10 @@ from taskline.models import Agent, Task, utcnow
 from taskline.private import private_dir
 from taskline.protocols import Steps, Store, Tool
 from taskline.records import Artifact, Review, Run, RunTrigger
-from taskline.tools import ToolContext, Workspace, builtin_tools
+from taskline.tools import ToolContext, Workspace
 from taskline.tools.base import ToolCallLimits
 from taskline.tools.mcp import McpServerConfig
+from taskline.tools.registry import builtin_tools
 from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "

@@ -42,8 +42,9 @@ from taskline.llm.types import (
 from taskline.models import Agent, Task, utcnow
 from taskline.protocols import Model, Steps, Store, Tool
 from taskline.records import CostRecord, FailureCategory, Run, ToolCallRecord, Turn
-from taskline.tools import ToolContext, ToolResult, run_tool_calls, tool_definitions
+from taskline.tools import ToolContext, ToolResult
 from taskline.tools.base import ToolCallLimits
+from taskline.tools.registry import run_tool_calls, tool_definitions
 
 NUDGE = (
     "You answered without calling a tool. Use the tools to do the work, and call"

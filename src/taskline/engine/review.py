@@ -37,7 +37,8 @@ from taskline.models import (
 from taskline.protocols import Model, Steps, Store
 from taskline.records import Artifact, Run
 from taskline.tools import ToolContext
-from taskline.tools.base import ToolFailure, arguments_schema
+from taskline.tools.base import arguments_schema
+from taskline.tools.result import ToolFailure
 from taskline.tools.shell import describe_ending, execute_command
 
 REVIEW_MAX_TURNS = 3

@@ -9,12 +9,13 @@
     retry          our retry loop: backoff, jitter, Retry-After
     pricing        provider-reported cost, else genai-prices, else configured prices
 
-The adapters are not imported here: each pulls in its SDK, which takes a while.
+The package itself exports only the value types of `types`, which every layer may
+name (`taskline.protocols`, and `taskline.errors`, whose `ResponseParseError`
+carries a `Usage`). Everything else is imported from its module: the registry names
+`taskline.protocols.Model`, which names these types, so exporting it here would be
+an import cycle; and the adapters each pull in an SDK, which takes a while.
 """
 
-from taskline.llm.pricing import Price, PriceBook, TokenPrices
-from taskline.llm.registry import EndpointConfig, resolve_model
-from taskline.llm.retry import RetryPolicy
 from taskline.llm.types import (
     AssistantMessage,
     FinishReason,
@@ -31,20 +32,14 @@ from taskline.llm.types import (
 
 __all__ = [
     "AssistantMessage",
-    "EndpointConfig",
     "FinishReason",
     "Message",
     "ModelResponse",
-    "Price",
-    "PriceBook",
     "PriceSource",
-    "RetryPolicy",
     "SystemMessage",
-    "TokenPrices",
     "ToolCall",
     "ToolDefinition",
     "ToolResultMessage",
     "Usage",
     "UserMessage",
-    "resolve_model",
 ]

@@ -15,16 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskline.errors import ModelReferenceError
-from taskline.llm.pricing import DEFAULT_PRICE_BOOK, PriceBook, TokenPrices
+from taskline.llm.pricing import DEFAULT_PRICE_BOOK, PriceBook, TokenPrices, genai_prices_cost
 from taskline.llm.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from taskline.protocols import Model
+from taskline.llm.types import Usage
+from taskline.protocols import Model
 
 BUILT_IN = ("openai", "anthropic", "local", "scripted")
 LOCAL_MODELS = ("smollm2",)
@@ -107,9 +106,6 @@ def price_known(ref: str, endpoints: Mapping[str, EndpointConfig] | None = None)
     the local model (free); False when none of these holds; None when only the
     answers will tell (scripted models, references that name nothing known).
     """
-    from taskline.llm.pricing import genai_prices_cost
-    from taskline.llm.types import Usage
-
     prefix, _, name = ref.partition(":")
     probe = Usage(input_tokens=1, output_tokens=1)
     if prefix == "local":

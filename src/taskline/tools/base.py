@@ -1,4 +1,4 @@
-"""What every built-in tool shares: its result, its context, and how its arguments are checked.
+"""What every built-in tool shares: its context, and how its arguments are checked.
 
 A built-in tool is a `BuiltinTool`: a name, a description for the model, a
 pydantic model of its arguments (from which its JSON Schema is generated) and
@@ -13,16 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from taskline.errors import InvalidValueError, bounded
 from taskline.tools.output import cap_text
+from taskline.tools.result import ToolFailure, ToolResult
 from taskline.tools.sandbox import Sandbox
-
-if TYPE_CHECKING:  # the workspace module raises ToolFailure, so it imports this one
-    from taskline.tools.workspace import Workspace
+from taskline.tools.workspace import Workspace
 
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 120.0
 DEFAULT_MAX_OUTPUT_BYTES = 20_000
@@ -30,29 +29,6 @@ DEFAULT_MAX_OUTPUT_BYTES = 20_000
 MIN_OUTPUT_BYTES = 2
 DEFAULT_MAX_PARALLEL_TOOL_CALLS = 8
 DEFAULT_MAX_TOOL_CALLS_PER_TURN = 64
-
-
-class ToolFailure(Exception):
-    """A problem a tool reports to the model as an error result; its message is the result."""
-
-
-class ToolResult(BaseModel):
-    """The outcome of one tool call, as the model will read it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    output: str
-    """What the tool produced, or the error message; long outputs are cut with a note."""
-    is_error: bool = False
-    """Whether the tool failed; the model sees the message and may try again."""
-    duration_ms: float = Field(ge=0)
-    """Wall-clock time the call took."""
-    submission: str | None = None
-    """The completion summary, set only by a successful `submit_work`."""
-    malformed: bool = False
-    """Whether the call itself was wrong (unknown tool, arguments unreadable or invalid)
-    rather than the tool failing; turns of nothing but such calls end a run when they
-    keep coming."""
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import stat
 
 from pydantic import Field
 
-from taskline.tools.base import Arguments, BuiltinTool, ToolContext, ToolFailure
+from taskline.tools.base import Arguments, BuiltinTool, ToolContext
 from taskline.tools.output import cap_text
+from taskline.tools.result import ToolFailure
 
 # A NUL byte in the first few kilobytes is the mark of a binary file, as git and grep judge it.
 BINARY_SNIFF_BYTES = 8192

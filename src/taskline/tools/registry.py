@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from taskline.errors import InvalidValueError, bounded
 from taskline.llm.types import ToolDefinition
-from taskline.tools.base import BuiltinTool, ToolContext, ToolResult
+from taskline.protocols import Tool
+from taskline.tools.base import BuiltinTool, ToolContext
 from taskline.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
+from taskline.tools.result import ToolResult
 from taskline.tools.shell import RUN_COMMAND
 from taskline.tools.submit import SUBMIT_WORK
-
-if TYPE_CHECKING:  # taskline.protocols imports this package
-    from taskline.protocols import Tool
 
 BUILTIN_TOOLS: tuple[BuiltinTool[Any], ...] = (
     LIST_DIR,

@@ -23,10 +23,11 @@ from typing import Annotated, BinaryIO
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from taskline.tools.base import Arguments, BuiltinTool, ToolContext, ToolFailure
+from taskline.tools.base import Arguments, BuiltinTool, ToolContext
 from taskline.tools.output import OutputCap
 from taskline.tools.pids_cgroup import PidsCgroup
 from taskline.tools.processes import ProcessWatch
+from taskline.tools.result import ToolFailure
 from taskline.tools.sandbox import Sandbox, SandboxSettings, SandboxUnavailableError
 
 MAX_TIMEOUT_SECONDS = 3600.0

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from taskline.errors import InvalidValueError
-from taskline.tools.base import ToolFailure
 from taskline.tools.beneath import DIRECTORY_FLAGS, open_beneath, open_parent, openat2_supported
+from taskline.tools.result import ToolFailure
 
 
 class Workspace:

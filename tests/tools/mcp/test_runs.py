@@ -13,8 +13,8 @@ import pytest
 
 from taskline import Status, Taskline
 from taskline.config import Config
-from taskline.tools import BUILTIN_TOOLS
 from taskline.tools.mcp.config import McpServerConfig
+from taskline.tools.registry import BUILTIN_TOOLS
 from tests.engine.scripting import call, last_tool_results, metrics_of, scripted, submit
 from tests.tools.mcp.conftest import assert_no_processes, server_command
 from tests.tools.mcp.servers.http_server import http_mcp_server

@@ -5,12 +5,14 @@
     connection  one server for a run: started, called with a time limit, restarted, stopped
     tool        a server's tool as the model sees it (`{server}__{tool}`), its results as text
     toolset     the servers of one run (`run_tools`), and `report_servers` for `taskline mcp list`
+    report      what that listing shows of a server: `ServerReport`
 
 An MCP tool satisfies `taskline.protocols.Tool`: the run loop calls it, records
 it and checkpoints it exactly as it does a built-in tool.
 
-Only `config` is imported with the package: the `mcp` SDK (about 0.4 s to import) is
-loaded when a run or `taskline mcp list` first needs it, not by every command.
+Only `config` and `report` are imported with the package: the `mcp` SDK (about
+0.4 s to import) is loaded when a run or `taskline mcp list` first needs it, not
+by every command.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from taskline.tools.mcp.config import McpServerConfig, check_grants
+from taskline.tools.mcp.report import ListedTool, ServerReport
 
 if TYPE_CHECKING:
     from taskline.tools.mcp.tool import McpTool
-    from taskline.tools.mcp.toolset import ServerReport, report_servers, run_tools
+    from taskline.tools.mcp.toolset import report_servers, run_tools
 
 _LAZY = {
     "McpTool": "taskline.tools.mcp.tool",
-    "ServerReport": "taskline.tools.mcp.toolset",
     "report_servers": "taskline.tools.mcp.toolset",
     "run_tools": "taskline.tools.mcp.toolset",
 }
@@ -39,6 +41,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ListedTool",
     "McpServerConfig",
     "McpTool",
     "ServerReport",

@@ -27,12 +27,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT, CallToolResult
 from pydantic import ValidationError
 
-from taskline import __version__
 from taskline.errors import McpServerError
 from taskline.tools.mcp.config import McpServerConfig, resolved_headers
 from taskline.tools.mcp.launch import stdio_parameters
 from taskline.tools.pids_cgroup import PidsCgroup
 from taskline.tools.sandbox import Sandbox
+from taskline.version import __version__
 
 # A server whose tool list never ends must not hang the start.
 MAX_TOOL_PAGES = 100

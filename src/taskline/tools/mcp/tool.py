@@ -24,9 +24,10 @@ from mcp import types as mcp_types
 
 from taskline.errors import McpServerError
 from taskline.models import MCP_SEPARATOR
-from taskline.tools.base import ToolContext, ToolResult
+from taskline.tools.base import ToolContext
 from taskline.tools.mcp.connection import McpConnection
 from taskline.tools.output import cap_text
+from taskline.tools.result import ToolResult
 
 MAX_NAME_CHARS = 64
 NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_-]")

@@ -13,15 +13,14 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
 
 from mcp import types as mcp_types
-from pydantic import BaseModel, ConfigDict
 
 from taskline.errors import McpServerError
 from taskline.models import McpGrant
 from taskline.tools.mcp.config import McpServerConfig, check_grants
 from taskline.tools.mcp.connection import McpConnection
+from taskline.tools.mcp.report import ListedTool, ServerReport
 from taskline.tools.mcp.tool import McpTool, model_names
 from taskline.tools.sandbox import Sandbox
 
@@ -71,42 +70,6 @@ def _granted(
     names = model_names(grant.server, list(by_name))
     chosen = list(by_name) if grant.tools is None else list(grant.tools)
     return [McpTool.offered(names[name], by_name[name], connection) for name in chosen]
-
-
-class ListedTool(BaseModel):
-    """One tool of a server, as `taskline mcp list` shows it."""
-
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
-
-    name: str
-    """Name the model calls it by: `{server}__{tool}`."""
-    tool: str
-    """The server's own name, used in allow-lists."""
-    description: str
-    """The server's description."""
-
-
-class ServerReport(BaseModel):
-    """A configured server: how it is reached, whether it starts, and its tools."""
-
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
-
-    name: str
-    """The `[mcp.NAME]` table."""
-    transport: Literal["stdio", "http"]
-    """`stdio` (a command) or `http` (a URL)."""
-    target: str
-    """The command line or the URL."""
-    env: tuple[str, ...]
-    """Names of the variables a stdio server gets."""
-    headers: tuple[str, ...]
-    """Names of the headers sent to an HTTP server; their values are never shown."""
-    started: bool
-    """Whether it started and listed its tools."""
-    error: str | None
-    """Why it did not start, in one line."""
-    tools: tuple[ListedTool, ...]
-    """Its tools, when it started."""
 
 
 async def report_servers(
