@@ -83,9 +83,7 @@ class RunQueries(SqlBase):
         """Store a new run; a run with the same task and number is returned as stored."""
         try:
             with self._write() as conn:
-                conn.execute(insert(runs), run.model_dump())
-                # a retried or reworked task counts for its new run's agent and model
-                _note_last_run(conn, run.task_id)
+                insert_run(conn, run)
         except IntegrityError as exc:
             existing = self._find_run(run.task_id, run.number)
             if existing is None:
@@ -402,6 +400,13 @@ def _lose_pending(conn: Connection, where: ColumnElement[bool]) -> None:
 
 def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:
     return conn.execute(select(table).where(*conditions).limit(1)).first()
+
+
+def insert_run(conn: Connection, run: Run) -> None:
+    """Store a new run in the transaction of `conn`."""
+    conn.execute(insert(runs), run.model_dump())
+    # a retried or reworked task counts for its new run's agent and model
+    _note_last_run(conn, run.task_id)
 
 
 def _note_last_run(conn: Connection, task_id: str) -> None:
