@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from taskline import Status, Taskline
+from taskline.errors import ConflictError
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -124,3 +127,20 @@ def test_failed_move_records_the_failure_and_a_later_move_clears_it(
     retried = tl.assign(task_id, "coder")
     assert (retried.failure_category, retried.failure_message) == (None, None)
     assert tl.get_task(task_id).failure_category is None
+
+
+def test_a_move_into_in_progress_opens_its_run_in_the_same_transaction(
+    tl: Taskline, store: SqlStore
+) -> None:
+    task_id = task_in(tl, Status.ASSIGNED)
+    run = Run(task_id=task_id, number=1, trigger="first", agent="coder", model="scripted:none")
+    # A move refused by its compare-and-set writes no run either.
+    with pytest.raises(ConflictError):
+        store.move(task_id, Status.IN_PROGRESS, actor="system", expected=Status.FAILED, opening=run)
+    assert store.list_runs(task_id) == []
+    moved = store.move(
+        task_id, Status.IN_PROGRESS, actor="system", expected=Status.ASSIGNED, opening=run
+    )
+    assert moved.status is Status.IN_PROGRESS
+    assert store.list_runs(task_id) == [run]
+    assert store.transitions(task_id)[-1].to_status is Status.IN_PROGRESS
