@@ -224,17 +224,23 @@ class RunQueries(SqlBase):
             ).first()
         return None if row is None else CostRecord.model_validate(_row_dict(row, cost_records))
 
-    def record_answer(self, record: CostRecord) -> CostRecord:
-        """Complete a call's pending intent with what its answer said; a call that replaced
-        lost ones lends them its figures, as their estimate."""
+    def record_answer(self, record: CostRecord, *, replaced_lost: bool = False) -> CostRecord:
+        """Complete a call's pending intent with what its answer said; a call that
+        `replaced_lost` ones lends them its figures, as their estimate.
+
+        The commit is not flushed (see `_write`): should the database lose it in a crash of
+        its own, the record is pending again, and the resumed run counts the call as lost.
+        """
         answered = record.model_copy(update={"state": "answered"})
         figures = answered.model_dump(exclude={"id", "created_at"})
-        with self._write() as conn:
+        with self._write(flushed=False) as conn:
             conn.execute(
                 update(cost_records)
                 .where(cost_records.c.id == record.id, cost_records.c.state == "pending")
                 .values(figures)
             )
+            if not replaced_lost:
+                return answered
             same_call = (
                 cost_records.c.run_id == record.run_id,
                 cost_records.c.purpose == record.purpose,
