@@ -69,6 +69,14 @@ STOP_GRACE_SECONDS = 60.0
 # How often an idle worker asks for queued runs: a worker takes at most `concurrency`
 # runs per poll, so this bounds its throughput when runs are short.
 QUEUE_POLL_SECONDS = 0.1
+# Threads for the blocking work of this process's workflows: DBOS's checkpoints and the
+# runs' store calls (DBOS makes its pool the event loop's default executor). DBOS's
+# default is unbounded: a hundred runs in flight grew a hundred threads, each with a
+# malloc arena of its own, 440 KiB per run in flight and slower than a few threads
+# (bench/peers, 100 runs x 10 turns: 9.1 s unbounded, 7.0 s with 2 on SQLite, whose
+# writes wait for each other anyway; 13.0 s and 10.7 s on PostgreSQL, where a few
+# round trips at once overlap).
+EXECUTOR_THREADS = {"sqlite": 2, "postgresql": 4}
 
 
 class Host(Protocol):
@@ -243,6 +251,7 @@ def launch(
         "system_database_url": url,
         "application_version": __version__,
         "log_level": "WARNING",
+        "max_executor_threads": EXECUTOR_THREADS[sa.make_url(url).get_backend_name()],
     }
     if executor_id is not None:
         config["executor_id"] = executor_id
