@@ -258,3 +258,26 @@ def test_a_live_worker_adopts_the_runs_of_a_dead_one(
             ("doomed", "adopted", "survivor"),
             ("survivor", "stopped", None),
         ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_threads_of_durable_runs_are_few(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # DBOS's own default is a thread per blocking call in flight: a hundred runs grew a
+    # hundred threads and 440 KiB each of malloc arenas (see durable.EXECUTOR_THREADS).
+    url = new_database_url(backend, tmp_path, request, migrated=True)
+    probe = (
+        "from pathlib import Path\n"
+        "from dbos import _dbos\n"
+        "from taskline import Taskline, durable\n"
+        f"with Taskline.open(home=Path({str(tmp_path / 'home')!r}), url={url!r}, env={{}}) as tl:\n"
+        "    durable.launch(tl)\n"
+        "    print(_dbos._get_dbos_instance()._executor._max_workers)\n"
+        "    durable.shutdown()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == {"sqlite": "2\n", "postgresql": "4\n"}[backend]

@@ -94,18 +94,7 @@ class TasklineBench:
         assert done.status.value == "COMPLETED", (done.status, done.failure_message)
 
     async def run_many(self, task_ids: list[str]) -> None:
-        from taskline import durable
-        from taskline.engine.events import ignore
-
-        if self.tl.durable:
-            durable.launch(self.tl)
-            runs = [
-                durable.run_in_foreground(self.tl, t, timeout_seconds=None, on_event=ignore)
-                for t in task_ids
-            ]
-        else:
-            runs = [self.tl.executor().run_task(t) for t in task_ids]
-        done = await asyncio.gather(*runs)
+        done = await asyncio.gather(*(self.tl.run_task_async(t) for t in task_ids))
         failed = [t for t in done if t.status.value != "COMPLETED"]
         assert not failed, (len(failed), failed[0].status, failed[0].failure_message)
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from dbos import (
@@ -45,10 +45,12 @@ from dbos import (
 from dbos import _dbos as dbos_internals
 
 from taskline.engine.events import OnEvent, ignore
+from taskline.engine.executor import Executor
 from taskline.errors import StoreError, TasklineError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
+from taskline.protocols import Steps, Store
 from taskline.store.base import first_line
 from taskline.store.engine import normalize_url, without_password
 from taskline.version import __version__
@@ -67,15 +69,61 @@ STOP_GRACE_SECONDS = 60.0
 # How often an idle worker asks for queued runs: a worker takes at most `concurrency`
 # runs per poll, so this bounds its throughput when runs are short.
 QUEUE_POLL_SECONDS = 0.1
+# Threads for the blocking work of this process's workflows: DBOS's checkpoints and the
+# runs' store calls (DBOS makes its pool the event loop's default executor). DBOS's
+# default is unbounded: a hundred runs in flight grew a hundred threads, each with a
+# malloc arena of its own, 440 KiB per run in flight and slower than a few threads
+# (bench/peers, 100 runs x 10 turns: 9.1 s unbounded, 7.0 s with 2 on SQLite, whose
+# writes wait for each other anyway; 13.0 s and 10.7 s on PostgreSQL, where a few
+# round trips at once overlap).
+EXECUTOR_THREADS = {"sqlite": 2, "postgresql": 4}
+
+
+class Host(Protocol):
+    """What the durable runs of a process run against: the `taskline.Taskline` that launched
+    DBOS there, named by the little of it used here (the service sits above this module)."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def home(self) -> Path: ...
+    @property
+    def actor(self) -> str: ...
+    def executor(self, on_event: OnEvent = ignore, *, steps: Steps | None = None) -> Executor:
+        """The engine for one run or review, its steps checkpointed by `steps`."""
+        ...
 
 
 class _Runtime:
-    """What the workflows of this process run against: one Taskline, one event sink."""
+    """What the workflows of this process run against: one host, one event sink."""
 
     def __init__(self) -> None:
-        self.taskline: Any = None  # a taskline.service.Taskline; Any avoids an import cycle
+        self.host: Host | None = None
         self.on_event: OnEvent = ignore
         self.system_url: str | None = None
+        # The engine a workflow started in this process was checked with, by workflow id:
+        # the workflow runs on it. Recovered and queued workflows make their own.
+        self.prepared: dict[str, Executor] = {}
+
+    def executor(self) -> Executor:
+        """A new engine for one workflow, its steps checkpointed by DBOS."""
+        if self.host is None:  # DBOS runs workflows only after `launch`, which sets the host
+            raise RuntimeError("a durable workflow ran before taskline.durable.launch")
+        return self.host.executor(self.on_event, steps=DbosSteps())
+
+    def executor_of(self, workflow_id: str | None) -> Executor:
+        """The engine prepared for the workflow `workflow_id`, else a new one."""
+        prepared = self.prepared.pop(workflow_id or "", None)
+        return prepared if prepared is not None else self.executor()
+
+    @contextmanager
+    def preparing(self, workflow_id: str, executor: Executor) -> Iterator[None]:
+        """`executor` is the one for `workflow_id` while it starts in this process."""
+        self.prepared[workflow_id] = executor
+        try:
+            yield
+        finally:
+            self.prepared.pop(workflow_id, None)
 
 
 _runtime = _Runtime()
@@ -139,8 +187,9 @@ class DbosSteps:
 
 @DBOS.workflow(name=RUN_WORKFLOW)
 async def run_task_workflow(task_id: str, timeout_seconds: float | None) -> str:
-    """Execute a task: the durable form of `Executor.run_task`."""
-    executor = _runtime.taskline.executor(_runtime.on_event, steps=DbosSteps())
+    """Execute a task that was found runnable when the workflow was started or queued: the
+    durable form of `Executor.run_task`."""
+    executor = _runtime.executor_of(DBOS.workflow_id)
     task = await executor.run_task(task_id, timeout_seconds=timeout_seconds)
     return str(task.status.value)
 
@@ -148,7 +197,7 @@ async def run_task_workflow(task_id: str, timeout_seconds: float | None) -> str:
 @DBOS.workflow(name=REVIEW_WORKFLOW)
 async def review_workflow(task_id: str, approve: bool, feedback: str, actor: str) -> str:
     """A person's verdict, and the rework it may start: the durable `Executor.human_review`."""
-    executor = _runtime.taskline.executor(_runtime.on_event, steps=DbosSteps())
+    executor = _runtime.executor_of(DBOS.workflow_id)
     task = await executor.human_review(task_id, approve=approve, feedback=feedback, actor=actor)
     return str(task.status.value)
 
@@ -178,7 +227,7 @@ def _one_line_for_known_faults(record: logging.LogRecord) -> bool:
 
 
 def launch(
-    taskline: Any,
+    taskline: Host,
     *,
     on_event: OnEvent = ignore,
     executor_id: str | None = None,
@@ -190,7 +239,7 @@ def launch(
     queue, that many at a time; otherwise it only runs workflows it starts itself
     and the ones DBOS recovers for its executor id.
     """
-    _runtime.taskline = taskline
+    _runtime.host = taskline
     _runtime.on_event = on_event
     url = system_database_url(taskline.store.url, taskline.home)
     if _runtime.system_url == url:
@@ -202,6 +251,7 @@ def launch(
         "system_database_url": url,
         "application_version": __version__,
         "log_level": "WARNING",
+        "max_executor_threads": EXECUTOR_THREADS[sa.make_url(url).get_backend_name()],
     }
     if executor_id is not None:
         config["executor_id"] = executor_id
@@ -267,7 +317,7 @@ def shutdown() -> None:
 
 
 async def run_in_foreground(
-    taskline: Any, task_id: str, *, timeout_seconds: float | None, on_event: OnEvent
+    taskline: Host, task_id: str, *, timeout_seconds: float | None, on_event: OnEvent
 ) -> Task:
     """Run a task as a workflow in this process and wait for it.
 
@@ -280,7 +330,7 @@ async def run_in_foreground(
 
 
 @contextmanager
-def _checkpoint_faults(taskline: Any, task_id: str) -> Iterator[None]:
+def _checkpoint_faults(taskline: Host, task_id: str) -> Iterator[None]:
     """DBOS's own database failing (full, read-only, gone) as one `StoreError`: the
     workflow's last checkpoint stands, so the next run of the task resumes it."""
     try:
@@ -296,7 +346,7 @@ def _checkpoint_faults(taskline: Any, task_id: str) -> Iterator[None]:
 
 
 async def _run_in_foreground(
-    taskline: Any, task_id: str, timeout_seconds: float | None, on_event: OnEvent
+    taskline: Host, task_id: str, timeout_seconds: float | None, on_event: OnEvent
 ) -> Task:
     launch(taskline, on_event=on_event)
     unfinished = await _unfinished(task_id)
@@ -304,36 +354,45 @@ async def _run_in_foreground(
         for workflow_id in unfinished:
             handle: WorkflowHandleAsync[Any] = await DBOS.retrieve_workflow_async(workflow_id)
             await handle.get_result()
-        resumed: Task = await asyncio.to_thread(taskline.get_task, task_id)
-        return resumed
-    # No workflow of the task is unfinished, so no process runs it: a task its last run
-    # left IN_PROGRESS (its end could not be written) is retried.
-    await asyncio.to_thread(taskline.executor().check_runnable, task_id, nobody_runs_it=True)
-    with SetWorkflowID(f"run-{task_id}-{new_id()}"):
+        return await asyncio.to_thread(taskline.store.get_task, task_id)
+    # Checked here, once, not in the workflow: a refusal there would be kept (and logged
+    # with its traceback) as a failed workflow. No workflow of the task is unfinished, so
+    # no process runs it: a task its last run left IN_PROGRESS (its end could not be
+    # written) is retried.
+    executor = _runtime.executor()
+    await asyncio.to_thread(executor.check_runnable, task_id, nobody_runs_it=True)
+    workflow_id = f"run-{task_id}-{new_id()}"
+    with _runtime.preparing(workflow_id, executor), SetWorkflowID(workflow_id):
         handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
     await handle.get_result()
-    task: Task = await asyncio.to_thread(taskline.get_task, task_id)
-    return task
+    return await asyncio.to_thread(taskline.store.get_task, task_id)
 
 
 async def review_in_foreground(
-    taskline: Any, task_id: str, *, approve: bool, feedback: str, on_event: OnEvent
+    taskline: Host, task_id: str, *, approve: bool, feedback: str, on_event: OnEvent
 ) -> Task:
     """Record a person's verdict (and run any rework) as a workflow in this process."""
     launch(taskline, on_event=on_event)
-    with _checkpoint_faults(taskline, task_id), SetWorkflowID(f"review-{task_id}-{new_id()}"):
+    # Checked before the workflow, for the reason `_run_in_foreground` gives.
+    executor = _runtime.executor()
+    await asyncio.to_thread(executor.check_reviewable, task_id)
+    workflow_id = f"review-{task_id}-{new_id()}"
+    with (
+        _checkpoint_faults(taskline, task_id),
+        _runtime.preparing(workflow_id, executor),
+        SetWorkflowID(workflow_id),
+    ):
         handle = await DBOS.start_workflow_async(
             review_workflow, task_id, approve, feedback, taskline.actor
         )
         await handle.get_result()
-    task: Task = await asyncio.to_thread(taskline.get_task, task_id)
-    return task
+    return await asyncio.to_thread(taskline.store.get_task, task_id)
 
 
 class Enqueuer:
     """Puts runs on the workers' queue, through one DBOS client for all of them."""
 
-    def __init__(self, taskline: Any) -> None:
+    def __init__(self, taskline: Host) -> None:
         url = system_database_url(taskline.store.url, taskline.home)
         DBOS.migrate(url)  # the queue may be used before any worker ever started
         self._client = DBOSClient(system_database_url=url, application_name=APP_NAME)
@@ -356,7 +415,7 @@ class Enqueuer:
 
 
 def serve(
-    taskline: Any,
+    taskline: Host,
     *,
     worker_id: str,
     concurrency: int,

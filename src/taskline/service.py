@@ -43,7 +43,16 @@ from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition, validated
 from taskline.private import private_dir
 from taskline.protocols import Steps, Store
-from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
+from taskline.records import (
+    Artifact,
+    CostRecord,
+    Review,
+    Run,
+    TaskDetail,
+    TaskMetrics,
+    ToolCallRecord,
+    Turn,
+)
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
 from taskline.tools.base import ToolCallLimits
@@ -368,19 +377,32 @@ class Taskline:
         A durable Taskline runs it as a DBOS workflow in this process; if the process
         dies, the next `run_task` of the task (or a worker) resumes it.
         """
+        return self._run(
+            self.run_task_async(task_id, timeout_seconds=timeout_seconds, on_event=on_event)
+        )
+
+    async def run_task_async(
+        self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore
+    ) -> Task:
+        """`run_task` in the caller's event loop: the one way a run starts, for the library,
+        the CLI and the HTTP API. It chooses between a durable run (a DBOS workflow, which
+        `taskline worker` also runs when queued by `enqueue_run`) and an inline one, checks
+        the task once, and runs it on one executor."""
         if self.durable:
             from taskline import durable
 
-            return self._run(
-                durable.run_in_foreground(
-                    self, task_id, timeout_seconds=timeout_seconds, on_event=on_event
-                )
+            return await durable.run_in_foreground(
+                self, task_id, timeout_seconds=timeout_seconds, on_event=on_event
             )
-        self.executor().check_runnable(task_id)
-        return self._run(self.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds))
+        executor = self.executor(on_event)
+        await asyncio.to_thread(executor.check_runnable, task_id)
+        return await executor.run_task(task_id, timeout_seconds=timeout_seconds)
 
     def enqueue_run(self, task_id: str, *, timeout_seconds: float | None = None) -> str:
-        """Queue a run of the task for `taskline worker`; returns the workflow id."""
+        """Queue a run of the task for `taskline worker`; returns the workflow id.
+
+        The task is checked now, when the person who queued it can be told; the worker's
+        run starts with the moves, which refuse a task that someone moved since."""
         from taskline import durable
 
         self.executor().check_runnable(task_id)
@@ -392,19 +414,25 @@ class Taskline:
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
     ) -> Task:
         """A person's verdict on a task in IN_REVIEW; a rejection runs the rework at once."""
-        self.executor().check_reviewable(task_id)
+        return self._run(
+            self.review_async(task_id, approve=approve, feedback=feedback, on_event=on_event)
+        )
+
+    async def review_async(
+        self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
+    ) -> Task:
+        """`review` in the caller's event loop; like `run_task_async`, the one way a verdict
+        is recorded, durable or inline, checked once."""
         if self.durable:
             from taskline import durable
 
-            return self._run(
-                durable.review_in_foreground(
-                    self, task_id, approve=approve, feedback=feedback, on_event=on_event
-                )
+            return await durable.review_in_foreground(
+                self, task_id, approve=approve, feedback=feedback, on_event=on_event
             )
-        return self._run(
-            self.executor(on_event).human_review(
-                task_id, approve=approve, feedback=feedback, actor=self.actor
-            )
+        executor = self.executor(on_event)
+        await asyncio.to_thread(executor.check_reviewable, task_id)
+        return await executor.human_review(
+            task_id, approve=approve, feedback=feedback, actor=self.actor
         )
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
@@ -414,14 +442,34 @@ class Taskline:
             try:
                 return await work
             finally:
-                await self.models.aclose()
+                await self.aclose_models()
 
         return asyncio.run(main())
+
+    async def aclose_models(self) -> None:
+        """Close the model clients that runs in the caller's event loop opened."""
+        await self.models.aclose()
 
     def runs(self, task_id: str) -> list[Run]:
         """The task's runs, first to last."""
         self.store.get_task(task_id)
         return self.store.list_runs(task_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """One run; `NotFoundError` if there is none with that id."""
+        return self.store.get_run(run_id)
+
+    def turns(self, run_id: str) -> list[Turn]:
+        """The run's turns, first to last."""
+        return self.store.turns(run_id)
+
+    def tool_calls(self, run_id: str) -> list[ToolCallRecord]:
+        """The run's tool calls, by turn."""
+        return self.store.tool_calls(run_id)
+
+    def reviews(self, task_id: str) -> list[Review]:
+        """The verdicts on the task's work, first to last."""
+        return self.store.reviews(task_id)
 
     def artifacts(self, task_id: str) -> list[Artifact]:
         """Files the task's runs created, modified or deleted."""

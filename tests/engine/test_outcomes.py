@@ -294,14 +294,15 @@ def test_timeout_keeps_the_turn_in_flight(tl: Taskline, home: Path) -> None:
     factory, _ = scripted(
         [
             call("write_file", path="notes.txt", content="halfway\n"),
-            call("run_command", command="sleep 5"),
+            call("run_command", command="sleep 600"),
         ]
     )
     tl.home, tl.model_factory = home, factory
     task = tl.create_task("Slow second step")
     tl.assign(task.id, "coder")
 
-    tl.run_task(task.id, timeout_seconds=1)
+    # Long enough for the first turn on a loaded machine; the second never ends by itself.
+    tl.run_task(task.id, timeout_seconds=8)
 
     [run] = tl.runs(task.id)
     assert [t.number for t in tl.store.turns(run.id)] == [1, 2]

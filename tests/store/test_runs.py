@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import event
+
 from taskline import Status, Taskline
+from taskline.errors import ConflictError
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -124,3 +128,85 @@ def test_failed_move_records_the_failure_and_a_later_move_clears_it(
     retried = tl.assign(task_id, "coder")
     assert (retried.failure_category, retried.failure_message) == (None, None)
     assert tl.get_task(task_id).failure_category is None
+
+
+def test_a_move_into_in_progress_opens_its_run_in_the_same_transaction(
+    tl: Taskline, store: SqlStore
+) -> None:
+    task_id = task_in(tl, Status.ASSIGNED)
+    run = Run(task_id=task_id, number=1, trigger="first", agent="coder", model="scripted:none")
+    # A move refused by its compare-and-set writes no run either.
+    with pytest.raises(ConflictError):
+        store.move(task_id, Status.IN_PROGRESS, actor="system", expected=Status.FAILED, opening=run)
+    assert store.list_runs(task_id) == []
+    moved = store.move(
+        task_id, Status.IN_PROGRESS, actor="system", expected=Status.ASSIGNED, opening=run
+    )
+    assert moved.status is Status.IN_PROGRESS
+    assert store.list_runs(task_id) == [run]
+    assert store.transitions(task_id)[-1].to_status is Status.IN_PROGRESS
+
+
+def _pending(task_id: str, run_id: str, turn: int) -> CostRecord:
+    return CostRecord(
+        task_id=task_id, run_id=run_id, turn=turn, agent="coder", provider="openai",
+        model="gpt-4o-mini", input_tokens=0, output_tokens=0, cost_usd=None,
+        price_source="unknown", latency_ms=0, finish_reason="pending", state="pending",
+    )  # fmt: skip
+
+
+def _answered(intent: CostRecord) -> CostRecord:
+    return intent.model_copy(
+        update={
+            "input_tokens": 900,
+            "output_tokens": 100,
+            "cost_usd": Decimal("0.0002"),
+            "price_source": "genai-prices",
+            "finish_reason": "stop",
+        }  # fmt: skip
+    )
+
+
+def test_an_answer_is_one_update_committed_without_waiting_for_the_disk(
+    tl: Taskline, store: SqlStore
+) -> None:
+    task_id = task_in(tl, Status.IN_PROGRESS)
+    run = _run(store, task_id)
+    intent = store.add_cost_record(_pending(task_id, run.id, 1))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        store.record_answer(_answered(intent))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    # No look for lost calls to lend an estimate to: this call replaced none.
+    if store.engine.dialect.name == "postgresql":
+        assert statements[0] == "SET LOCAL synchronous_commit TO OFF"
+        assert [s.split()[0] for s in statements] == ["SET", "UPDATE"]
+    else:
+        assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE"]
+    [stored] = store.cost_records(task_id)
+    assert (stored.state, stored.input_tokens, stored.cost_usd) == (
+        "answered",
+        900,
+        Decimal("0.0002"),
+    )
+
+
+def test_a_call_sent_in_place_of_a_lost_one_lends_it_its_figures(
+    tl: Taskline, store: SqlStore
+) -> None:
+    task_id = task_in(tl, Status.IN_PROGRESS)
+    run = _run(store, task_id)
+    first = store.add_cost_record(_pending(task_id, run.id, 1))
+    again = store.reissue(first, _pending(task_id, run.id, 1))
+    store.record_answer(_answered(again), replaced_lost=True)
+    records = store.cost_records(task_id)
+    assert [(r.state, r.input_tokens, r.cost_usd, r.price_source) for r in records] == [
+        ("lost", 900, Decimal("0.0002"), "estimate"),
+        ("answered", 900, Decimal("0.0002"), "genai-prices"),
+    ]

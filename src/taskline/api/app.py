@@ -84,7 +84,7 @@ def create_app(
         # after the server, not here.
         await runs.aclose(durable=tl.durable)
         if not tl.durable:  # the runs are cancelled: their model clients can go
-            await tl.models.aclose()
+            await tl.aclose_models()
         if tl.durable:
             # Those cancellations are the plan, not news: DBOS would log each one as a
             # warning holding the step's whole arguments (every message of the run).

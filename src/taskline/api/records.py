@@ -35,8 +35,8 @@ def _runs_json(tl: Taskline, task_id: str, runs: list[Run]) -> list[dict[str, An
     # task_json is the one place the shape of a run with its turns is made.
     detail = TaskDetail(
         runs=runs,
-        turns={run.id: tl.store.turns(run.id) for run in runs},
-        tool_calls={run.id: tl.store.tool_calls(run.id) for run in runs},
+        turns={run.id: tl.turns(run.id) for run in runs},
+        tool_calls={run.id: tl.tool_calls(run.id) for run in runs},
         artifacts=[],
         reviews=[],
         metrics=None,
@@ -54,7 +54,7 @@ def task_runs(task_id: TaskId, tl: Tl) -> JSONResponse:
 @router.get("/runs/{run_id}", response_model=RunView, responses=NOT_FOUND)
 def get_run(run_id: RunId, tl: Tl) -> JSONResponse:
     """One run with its turns and their tool calls."""
-    run = tl.store.get_run(run_id)
+    run = tl.get_run(run_id)
     return JSONResponse(_runs_json(tl, run.task_id, [run])[0])
 
 

@@ -77,20 +77,20 @@ class TaskWatcher:
 
     def look(self) -> tuple[Task, list[ServerSentEvent], bool]:
         """The task, the events since the last look, and whether the stream is done."""
-        store = self.tl.store
-        task = store.get_task(self.task_id)
+        tl = self.tl
+        task = tl.get_task(self.task_id)
         events = [
             ServerSentEvent(event="transition", data=t.model_dump(mode="json", exclude={"task_id"}))
-            for t in store.transitions(self.task_id)
+            for t in tl.transitions(self.task_id)
             if t.seq > self.last_seq
         ]
         if events:
             self.last_seq = max(self.last_seq, *(e.data["seq"] for e in events))
-        runs = store.list_runs(self.task_id)
+        runs = tl.runs(self.task_id)
         for run in runs:
             events += self._run_events(run.id, run.number, run.status, run.model_dump(mode="json"))
-        events += self._new("cost", store.cost_records(self.task_id))
-        reviews = store.reviews(self.task_id)
+        events += self._new("cost", tl.cost_records(self.task_id))
+        reviews = tl.reviews(self.task_id)
         events += self._new("review", reviews)
         last_run = runs[-1].id if runs else None
         done = task.status in ENDED or waiting_for_person(task, reviews, last_run)
@@ -106,8 +106,8 @@ class TaskWatcher:
             self.runs[run_id] = status
             data.pop("task_id", None)
             events.append(ServerSentEvent(event="run", data=data))
-        calls = self.tl.store.tool_calls(run_id)
-        for turn in self.tl.store.turns(run_id):
+        calls = self.tl.tool_calls(run_id)
+        for turn in self.tl.turns(run_id):
             if turn.number <= self.turns.get(run_id, 0):
                 continue
             self.turns[run_id] = turn.number

@@ -60,33 +60,14 @@ async def run(
     timeout_seconds = body.timeout_seconds if body else None
 
     def work(on_event: OnEvent) -> Coroutine[Any, Any, Task]:
-        if tl.durable:
-            from taskline import durable
-
-            return durable.run_in_foreground(
-                tl, task_id, timeout_seconds=timeout_seconds, on_event=on_event
-            )
-        return tl.executor(on_event).run_task(task_id, timeout_seconds=timeout_seconds)
+        return tl.run_task_async(task_id, timeout_seconds=timeout_seconds, on_event=on_event)
 
     return await _start(tl, runs, task_id, work)
 
 
 def _review(tl: Taskline, task_id: str, *, approve: bool, feedback: str) -> Work:
-    async def durable_review(on_event: OnEvent) -> Task:
-        from taskline import durable
-
-        # Refused here rather than inside a workflow, which would be kept as failed.
-        await asyncio.to_thread(tl.executor().check_reviewable, task_id)
-        return await durable.review_in_foreground(
-            tl, task_id, approve=approve, feedback=feedback, on_event=on_event
-        )
-
     def work(on_event: OnEvent) -> Coroutine[Any, Any, Task]:
-        if tl.durable:
-            return durable_review(on_event)
-        return tl.executor(on_event).human_review(
-            task_id, approve=approve, feedback=feedback, actor=tl.actor
-        )
+        return tl.review_async(task_id, approve=approve, feedback=feedback, on_event=on_event)
 
     return work
 

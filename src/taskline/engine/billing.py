@@ -75,12 +75,13 @@ async def billed_call(
     When the call was answered and recorded before (a run resumed after a crash), the
     recorded answer is returned and the model is not paid a second time.
     """
+    replaced_lost = False  # an intent of the caller's is a first try
     if intent is None:
         # Off the event loop, as every store call of a run: a write may wait on a lock.
         declared = await asyncio.to_thread(_declare, store, model, site, turn)
         if isinstance(declared, ModelResponse):
             return declared
-        intent = declared
+        intent, replaced_lost = declared
     started = time.perf_counter()
     try:
         response = await model.complete(messages, tools)
@@ -102,6 +103,7 @@ async def billed_call(
                     "raw_usage": exc.raw_usage,
                 }
             ),
+            replaced_lost=replaced_lost,
         )
         raise
     except ProviderError:
@@ -122,6 +124,7 @@ async def billed_call(
                 "raw_usage": response.raw_usage,
             }
         ),
+        replaced_lost=replaced_lost,
     )
     return response
 
@@ -141,15 +144,17 @@ def recorded_answer(stored: CostRecord | None) -> ModelResponse | None:
     return ModelResponse.model_validate(stored.response)
 
 
-def _declare(store: Store, model: Model, site: CallSite, turn: int) -> ModelResponse | CostRecord:
+def _declare(
+    store: Store, model: Model, site: CallSite, turn: int
+) -> ModelResponse | tuple[CostRecord, bool]:
     """The answer recorded for this call before a crash, else the intent of sending it now
-    (in place of a lost one, when the crash came while it was in flight)."""
+    and whether it replaces a lost one (the crash came while that one was in flight)."""
     intent = call_intent(site, model, turn)
     stored = store.find_cost_record(site.run_id, site.purpose, turn) if site.resumed else None
     if stored is None:
-        return store.add_cost_record(intent)
+        return store.add_cost_record(intent), False
     if stored.state == "pending":
-        return store.reissue(stored, intent)
+        return store.reissue(stored, intent), True
     answer = recorded_answer(stored)
     assert answer is not None  # answered: an answer, or the error raised
     return answer

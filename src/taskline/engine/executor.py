@@ -104,10 +104,14 @@ class Executor:
 
     async def run_task(self, task_id: str, *, timeout_seconds: float | None = None) -> Task:
         """Execute an ASSIGNED task (or a FAILED one again) until it is COMPLETED, FAILED,
-        or waiting in IN_REVIEW for a person."""
-        task, trigger = await self.steps.call("start", self._start, task_id)
+        or waiting in IN_REVIEW for a person.
+
+        The caller has checked the task with `check_runnable` (`Taskline.run_task_async`
+        does, once); a task moved by someone else since is refused by the moves themselves.
+        """
+        task, run = await self.steps.call("start", self._start, task_id)
         try:
-            return await self._execute(task, trigger, feedback="", timeout_seconds=timeout_seconds)
+            return await self._execute(task, run, timeout_seconds=timeout_seconds)
         except StoreError as exc:
             # The end of the run could not be written either: it stays for the next
             # `taskline task run` to resume (durable) or retry.
@@ -190,28 +194,57 @@ class Executor:
                     failure_message=INTERRUPTED,
                 )
 
-    def _start(self, task_id: str) -> tuple[Task, RunTrigger]:
+    def _start(self, task_id: str) -> tuple[Task, Run]:
+        """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
-        last = self.store.transitions(task_id)[-1]
-        if task.status is Status.IN_PROGRESS and last.reason.startswith(RUN_STARTED):
-            # A replay of this step after a crash that came after its moves.
-            return task, "retry" if last.reason.endswith("(retry)") else "first"
-        task = self.check_runnable(task_id)
-        trigger: RunTrigger = "retry" if self.store.list_runs(task.id) else "first"
+        if task.status is Status.IN_PROGRESS and self._replayed(
+            task_id, Status.ASSIGNED, Status.IN_PROGRESS, RUN_STARTED, prefix=True
+        ):
+            return task, self.store.list_runs(task_id)[-1]
+        runs = self.store.list_runs(task.id)
+        trigger: RunTrigger = "retry" if runs else "first"
         if task.status is Status.FAILED:
             # e.g. moved to FAILED by hand after its process died: its run ended then
             self._close_runs_left_running(task.id)
             task = self._move_once(
                 task.id, Status.ASSIGNED, actor=self.actor, reason="retry", expected=Status.FAILED
             )
-        task = self._move_once(
-            task.id,
-            Status.IN_PROGRESS,
+        return self._open_run(
+            task,
+            trigger,
+            number=len(runs) + 1,
+            feedback="",
             actor=self.actor,
             reason=f"{RUN_STARTED}({trigger})",
-            expected=Status.ASSIGNED,
         )
-        return task, trigger
+
+    def _open_run(
+        self,
+        task: Task,
+        trigger: RunTrigger,
+        *,
+        number: int,
+        feedback: str,
+        actor: str,
+        reason: str,
+    ) -> tuple[Task, Run]:
+        """Move the task into IN_PROGRESS with a new run, one transaction: a replay that finds
+        the move done finds the run too (its last)."""
+        agent = self.store.get_agent(task.assignee or "")
+        run = Run(
+            task_id=task.id,
+            number=number,
+            trigger=trigger,
+            agent=agent.name,
+            model=agent.model,
+            feedback=feedback,
+            sandbox=self.sandbox.settings.mode,
+        )
+        expected = task.status
+        task = self._move_once(
+            task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=expected, opening=run
+        )
+        return task, self.store.list_runs(task.id)[-1]
 
     async def human_review(self, task_id: str, *, approve: bool, feedback: str, actor: str) -> Task:
         """A person's verdict on a task waiting in IN_REVIEW; a rejection starts the rework."""
@@ -231,16 +264,14 @@ class Executor:
         return task
 
     def _human_verdict(self, task_id: str, verdict: Verdict) -> tuple[Task, Run]:
-        task = self.check_reviewable(task_id)
+        # Checked by the caller (`check_reviewable`), once.
+        task = self.store.get_task(task_id)
         run = self.store.list_runs(task.id)[-1]
         self._store_review(task, run, verdict)
         return task, run
 
-    async def _execute(
-        self, task: Task, trigger: RunTrigger, *, feedback: str, timeout_seconds: float | None
-    ) -> Task:
-        agent = await asyncio.to_thread(self.store.get_agent, task.assignee or "")
-        run = await self.steps.call("open run", self._open_run, task, agent, trigger, feedback)
+    async def _execute(self, task: Task, run: Run, *, timeout_seconds: float | None) -> Task:
+        agent = await asyncio.to_thread(self.store.get_agent, run.agent)
         workspace = self.workspace_of(task)
         try:
             before = await self.steps.call("snapshot", self._snapshot, task)
@@ -266,24 +297,6 @@ class Executor:
         if verdict is None:
             return task  # waiting for a person: `taskline review approve|reject`
         return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
-
-    def _open_run(self, task: Task, agent: Agent, trigger: RunTrigger, feedback: str) -> Run:
-        runs = self.store.list_runs(task.id)
-        entered = self.store.transitions(task.id)[-1].at  # the move into IN_PROGRESS
-        if runs and runs[-1].status == "running" and runs[-1].started_at >= entered:
-            return runs[-1]  # a replay of this step: the run it opened before the crash
-        number = len(runs) + 1
-        return self.store.start_run(
-            Run(
-                task_id=task.id,
-                number=number,
-                trigger=trigger,
-                agent=agent.name,
-                model=agent.model,
-                feedback=feedback,
-                sandbox=self.sandbox.settings.mode,
-            )
-        )
 
     def _snapshot(self, task: Task) -> Snapshot:
         workspace = self.workspace_of(task)
@@ -490,12 +503,10 @@ class Executor:
                 "rejected", self._end, task, Status.FAILED, verdict.reviewer, reason,
                 "review_rejected",
             )  # fmt: skip
-        task = await self.steps.call(
-            "rework", self._rework, task, verdict.reviewer, f"rework: {verdict.feedback}"
+        task, rework = await self.steps.call(
+            "rework", self._rework, task, verdict.reviewer, verdict.feedback
         )
-        return await self._execute(
-            task, "rework", feedback=verdict.feedback, timeout_seconds=timeout_seconds
-        )
+        return await self._execute(task, rework, timeout_seconds=timeout_seconds)
 
     def _move_once(
         self,
@@ -507,6 +518,7 @@ class Executor:
         expected: Status,
         summary: str | None = None,
         failure_category: str | None = None,
+        opening: Run | None = None,
     ) -> Task:
         """A move that a replayed step may ask for twice: when the task's last transition is
         this very move, the step had made it before the crash, and that is success."""
@@ -519,17 +531,29 @@ class Executor:
                 expected=expected,
                 summary=summary,
                 failure_category=failure_category,
+                opening=opening,
             )
         except (ConflictError, IllegalTransitionError):
-            last = self.store.transitions(task_id)[-1]
-            if (last.from_status, last.to_status, last.reason) != (expected, target, reason):
+            if not self._replayed(task_id, expected, target, reason):
                 raise
             return self.store.get_task(task_id)
 
-    def _rework(self, task: Task, actor: str, reason: str) -> Task:
-        return self._move_once(
-            task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=Status.IN_REVIEW
-        )
+    def _replayed(
+        self, task_id: str, expected: Status, target: Status, reason: str, *, prefix: bool = False
+    ) -> bool:
+        """The one way a step knows it is replayed after a crash that came after its work and
+        before its checkpoint: the task's last transition is the step's own move (whatever
+        else the step wrote went in the move's transaction). `prefix`: the reason begins so."""
+        last = self.store.transitions(task_id)[-1]
+        said = last.reason.startswith(reason) if prefix else last.reason == reason
+        return said and (last.from_status, last.to_status) == (expected, target)
+
+    def _rework(self, task: Task, actor: str, feedback: str) -> tuple[Task, Run]:
+        number = len(self.store.list_runs(task.id)) + 1
+        return self._open_run(
+            task, "rework", number=number, feedback=feedback, actor=actor,
+            reason=f"rework: {feedback}",
+        )  # fmt: skip
 
     def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
         self.store.add_review(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from taskline.errors import StoreError
 from taskline.store.engine import WRITE, without_password
+
+ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 class SqlBase:
@@ -29,11 +31,20 @@ class SqlBase:
         self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A transaction that will write; on SQLite it takes the write lock at BEGIN."""
+    def _write(self, *, flushed: bool = True) -> Iterator[Connection]:
+        """A transaction that will write; on SQLite it takes the write lock at BEGIN.
+
+        Not `flushed`: on PostgreSQL the commit does not wait for the server to flush it to
+        disk. A crash of the client loses nothing (the server has it); only a crash of the
+        server can lose it, and the next flushed commit of the store flushes it too. For a
+        write whose loss the reader recovers from, never for one that must precede an act
+        (a call's intent before the call is sent).
+        """
         with self._faults_as_store_errors(), self.engine.connect() as connection:
             connection = connection.execution_options(**WRITE)
             with connection.begin():
+                if not flushed and connection.dialect.name == "postgresql":
+                    connection.execute(ASYNCHRONOUS_COMMIT)
                 yield connection
 
     @contextmanager

@@ -83,9 +83,7 @@ class RunQueries(SqlBase):
         """Store a new run; a run with the same task and number is returned as stored."""
         try:
             with self._write() as conn:
-                conn.execute(insert(runs), run.model_dump())
-                # a retried or reworked task counts for its new run's agent and model
-                _note_last_run(conn, run.task_id)
+                insert_run(conn, run)
         except IntegrityError as exc:
             existing = self._find_run(run.task_id, run.number)
             if existing is None:
@@ -226,17 +224,23 @@ class RunQueries(SqlBase):
             ).first()
         return None if row is None else CostRecord.model_validate(_row_dict(row, cost_records))
 
-    def record_answer(self, record: CostRecord) -> CostRecord:
-        """Complete a call's pending intent with what its answer said; a call that replaced
-        lost ones lends them its figures, as their estimate."""
+    def record_answer(self, record: CostRecord, *, replaced_lost: bool = False) -> CostRecord:
+        """Complete a call's pending intent with what its answer said; a call that
+        `replaced_lost` ones lends them its figures, as their estimate.
+
+        The commit is not flushed (see `_write`): should the database lose it in a crash of
+        its own, the record is pending again, and the resumed run counts the call as lost.
+        """
         answered = record.model_copy(update={"state": "answered"})
         figures = answered.model_dump(exclude={"id", "created_at"})
-        with self._write() as conn:
+        with self._write(flushed=False) as conn:
             conn.execute(
                 update(cost_records)
                 .where(cost_records.c.id == record.id, cost_records.c.state == "pending")
                 .values(figures)
             )
+            if not replaced_lost:
+                return answered
             same_call = (
                 cost_records.c.run_id == record.run_id,
                 cost_records.c.purpose == record.purpose,
@@ -402,6 +406,13 @@ def _lose_pending(conn: Connection, where: ColumnElement[bool]) -> None:
 
 def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:
     return conn.execute(select(table).where(*conditions).limit(1)).first()
+
+
+def insert_run(conn: Connection, run: Run) -> None:
+    """Store a new run in the transaction of `conn`."""
+    conn.execute(insert(runs), run.model_dump())
+    # a retried or reworked task counts for its new run's agent and model
+    _note_last_run(conn, run.task_id)
 
 
 def _note_last_run(conn: Connection, task_id: str) -> None:

@@ -27,11 +27,12 @@ from taskline.errors import (
 from taskline.ids import IdKind, new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
+from taskline.records import Run
 from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
 from taskline.store.metrics import MetricsQueries
 from taskline.store.migrate import ensure_schema
-from taskline.store.runs import RunQueries
+from taskline.store.runs import RunQueries, insert_run
 from taskline.store.tables import (
     agents,
     runs,
@@ -233,6 +234,7 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         assignee: str | None = None,
         summary: str | None = None,
         failure_category: str | None = None,
+        opening: Run | None = None,
     ) -> Task:
         """Move a task to `target` if the lifecycle table allows it.
 
@@ -241,7 +243,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         ASSIGNED, and defaults to the task's current assignee. `summary` records
         a completion summary with the move; a move to FAILED records
         `failure_category` and the reason as the failure, and any other move
-        clears the failure.
+        clears the failure. `opening` is a run that starts with the move (into
+        IN_PROGRESS), stored in the same transaction.
         """
         with self._write() as conn:
             task = self._get_task(conn, task_id)
@@ -275,6 +278,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
                     task_id=task_id, expected=current, actual=actual.scalar_one(), requested=target
                 )
             self._append_transition(conn, task_id, current, target, now, actor, reason)
+            if opening is not None:
+                insert_run(conn, opening)
             return task.model_copy(update={**changes, "status": target})
 
     def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task:
