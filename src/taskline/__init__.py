@@ -30,7 +30,16 @@ from taskline.errors import (
 from taskline.lifecycle import TRANSITIONS, Status
 from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition
 from taskline.protocols import Model, Steps, Store
-from taskline.records import Artifact, CostRecord, Run, TaskDetail, TaskMetrics
+from taskline.records import (
+    Artifact,
+    CostRecord,
+    Review,
+    Run,
+    TaskDetail,
+    TaskMetrics,
+    ToolCallRecord,
+    Turn,
+)
 from taskline.reports import TaskRow
 from taskline.service import Taskline
 from taskline.tools.mcp.report import ServerReport
@@ -60,6 +69,7 @@ __all__ = [
     "ProgressEvent",
     "ProviderError",
     "ResponseParseError",
+    "Review",
     "Run",
     "ServerReport",
     "Status",
@@ -73,7 +83,9 @@ __all__ = [
     "TaskRow",
     "Taskline",
     "TasklineError",
+    "ToolCallRecord",
     "Transition",
+    "Turn",
     "WorkerProcessError",
     "WorkspaceChangedError",
 ]

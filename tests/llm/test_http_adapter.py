@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from taskline.errors import ProviderError, ResponseParseError
-from taskline.llm import RetryPolicy, ToolCall, Usage
+from taskline.llm import ToolCall, Usage
 from taskline.llm.http_adapter import HttpAdapter
+from taskline.llm.retry import RetryPolicy
 from taskline.testing.provider_server import Api, ProviderServer, Reply
 
 from .conftest import ADAPTERS, HELLO, SONNET, WEATHER, http_adapter

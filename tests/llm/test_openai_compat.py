@@ -11,7 +11,6 @@ from taskline.llm import (
     AssistantMessage,
     Message,
     SystemMessage,
-    TokenPrices,
     ToolCall,
     ToolResultMessage,
     Usage,
@@ -19,6 +18,7 @@ from taskline.llm import (
 )
 from taskline.llm.http_adapter import HttpAdapter
 from taskline.llm.openai_compat import OpenAICompatModel
+from taskline.llm.pricing import TokenPrices
 from taskline.testing.provider_server import Api, ProviderServer, Reply
 
 from .conftest import HELLO, WEATHER
