@@ -265,16 +265,16 @@ def test_the_threads_of_durable_runs_are_few(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     # DBOS's own default is a thread per blocking call in flight: a hundred runs grew a
-    # hundred threads and 440 KiB each of malloc arenas (see durable.EXECUTOR_THREADS).
+    # hundred threads, 440 KiB of malloc arenas per run in flight (durable.EXECUTOR_THREADS).
     url = new_database_url(backend, tmp_path, request, migrated=True)
     probe = (
         "from pathlib import Path\n"
         "from dbos import _dbos\n"
-        "from taskline import Taskline, durable\n"
+        "from taskline import Taskline\n"
         f"with Taskline.open(home=Path({str(tmp_path / 'home')!r}), url={url!r}, env={{}}) as tl:\n"
-        "    durable.launch(tl)\n"
+        "    tl.start_durable()\n"
         "    print(_dbos._get_dbos_instance()._executor._max_workers)\n"
-        "    durable.shutdown()\n"
+        "    tl.stop_durable()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False

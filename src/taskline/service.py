@@ -435,6 +435,45 @@ class Taskline:
             task_id, approve=approve, feedback=feedback, actor=self.actor
         )
 
+    # -- durable runtime ------------------------------------------------------
+
+    def start_durable(self, on_event: OnEvent = ignore) -> None:
+        """Launch durable execution (DBOS) in this process for this store, once: from the
+        event loop that is to run the workflows it resumes (those a crash left unfinished
+        here), with `on_event` the one sink of their progress. A server does this as it
+        starts; `run_task` and `review` do it themselves."""
+        from taskline import durable
+
+        durable.launch(self, on_event=on_event)
+
+    def stop_durable(self) -> None:
+        """Stop durable execution in this process; its unfinished runs stay resumable."""
+        from taskline import durable
+
+        durable.shutdown()
+
+    def serve_worker(
+        self,
+        worker_id: str,
+        *,
+        concurrency: int,
+        heartbeat_timeout_seconds: float,
+        on_event: OnEvent = ignore,
+    ) -> None:
+        """Be the worker `worker_id` until SIGTERM or SIGINT: run the runs queued with
+        `enqueue_run`, `concurrency` at a time, and adopt those of workers gone silent for
+        `heartbeat_timeout_seconds`. Stopping finishes the steps in flight and leaves the
+        runs resumable."""
+        from taskline import durable
+
+        durable.serve(
+            self,
+            worker_id=worker_id,
+            concurrency=concurrency,
+            heartbeat_timeout_seconds=heartbeat_timeout_seconds,
+            on_event=on_event,
+        )
+
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` in an event loop of its own, closing the models it opened there."""
 

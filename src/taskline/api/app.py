@@ -64,7 +64,7 @@ def create_app(
     the app starts (resuming the runs a crashed server left unfinished) and a run
     interrupted by a crash or a stop resumes from its last finished step at the
     next start. Whoever serves the app stops DBOS once the server has stopped, as
-    `taskline serve` does: `taskline.durable.shutdown()`. Otherwise the engine runs
+    `taskline serve` does: `tl.stop_durable()`. Otherwise the engine runs
     them directly, and stopping the server leaves their tasks IN_PROGRESS.
     """
     runs = BackgroundRuns()
@@ -73,11 +73,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runs.attach(asyncio.get_running_loop())
         if tl.durable:
-            from taskline import durable
-
             # From this loop, so DBOS runs the workflows it resumes here, and with the one
             # sink that files every run's events under its task.
-            durable.launch(tl, on_event=runs.on_event)
+            tl.start_durable(on_event=runs.on_event)
         yield
         # A durable run's workflow goes on until the loop ends and cancels it. DBOS must
         # outlive it (a step run once DBOS is gone would not be recorded), so it is stopped

@@ -89,10 +89,8 @@ def serve(
             pass
         finally:
             if tl.durable:
-                from taskline import durable
-
                 # Only now: the server's event loop has ended and cancelled every run's
                 # workflow unfinished; each resumes from its last recorded step next time.
-                durable.shutdown()
+                tl.stop_durable()
         if not server.started:  # the app failed to start; uvicorn has said why
             raise typer.Exit(1)

@@ -52,17 +52,14 @@ def worker(
     if processes > 1:
         _supervise(name, processes, concurrency, heartbeat_timeout)
         return
-    from taskline import durable
-
     with _taskline() as tl, LiveProgress() as progress:
         typer.echo(
-            f"worker {name}: taking runs from queue {durable.RUN_QUEUE}"
+            f"worker {name}: taking runs from queue {RUN_QUEUE}"
             f" ({concurrency} at a time); Ctrl-C or SIGTERM to stop",
             err=True,
         )
-        durable.serve(
-            tl,
-            worker_id=name,
+        tl.serve_worker(
+            name,
             concurrency=concurrency,
             heartbeat_timeout_seconds=heartbeat_timeout,
             on_event=progress,
