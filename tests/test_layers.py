@@ -82,6 +82,7 @@ PLACES: dict[str, str] = {
     # `taskline worker --processes N`: the processes that run §7's workers, one machine
     "taskline.supervisor": "durable",
     "taskline.service": "service",  # §7
+    "taskline.execution": "service",  # the part of `Taskline` that runs and reviews tasks
     "taskline.render": "presentation",  # how the CLI and the API show records
     "taskline.progress": "presentation",  # a run's live progress line in the terminal
     "taskline.api.*": "top",  # §7

@@ -6,21 +6,28 @@ import ast
 import importlib
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import taskline
 import taskline.errors
-import taskline.service
 from taskline import Taskline
+
+# `Taskline` and the classes of taskline it is made of (the execution part is its own
+# module), and the modules they are written in.
+FACADE = [cls for cls in Taskline.__mro__ if cls.__module__.startswith("taskline")]
+MODULES = list(dict.fromkeys(sys.modules[cls.__module__] for cls in FACADE))
 
 
 def public_methods() -> Iterator[tuple[str, Callable[..., Any]]]:
     """`Taskline`'s constructor, methods, class methods and properties, by name."""
-    for name, member in vars(Taskline).items():
-        if name.startswith("_") and name != "__init__":
+    seen: set[str] = set()
+    for name, member in (item for cls in FACADE for item in vars(cls).items()):
+        if (name.startswith("_") and name != "__init__") or name in seen:
             continue
+        seen.add(name)
         if isinstance(member, property) and member.fget is not None:
             yield name, member.fget
         elif isinstance(member, classmethod | staticmethod):
@@ -30,10 +37,10 @@ def public_methods() -> Iterator[tuple[str, Callable[..., Any]]]:
 
 
 def _type_checking_names() -> dict[str, Any]:
-    # What service.py imports under TYPE_CHECKING, so that its annotations can be resolved.
+    # What the facade's modules import under TYPE_CHECKING, so that its annotations resolve.
     names = {}
-    tree = ast.parse(inspect.getsource(taskline.service))
-    for node in ast.walk(tree):
+    trees = [ast.parse(inspect.getsource(module)) for module in MODULES]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
             for statement in node.body:
                 assert isinstance(statement, ast.ImportFrom)
@@ -57,7 +64,10 @@ def named_types(hint: Any) -> Iterator[type]:
 
 def annotated_types() -> dict[str, set[str]]:
     """Each taskline class `Taskline`'s annotations name, with the methods that name it."""
-    namespace = vars(taskline.service) | _type_checking_names()
+    namespace: dict[str, Any] = {}
+    for module in reversed(MODULES):  # Taskline's own module wins a clash
+        namespace |= vars(module)
+    namespace |= _type_checking_names()
     found: dict[str, set[str]] = {}
     for method, function in public_methods():
         for hint in typing.get_type_hints(function, globalns=namespace).values():
@@ -67,14 +77,15 @@ def annotated_types() -> dict[str, set[str]]:
 
 
 def raised_errors() -> dict[str, set[str]]:
-    """Each error service.py raises, or a docstring of `Taskline` names, with where."""
+    """Each error the facade's modules raise, or a docstring of `Taskline` names, with where."""
     found: dict[str, set[str]] = {}
-    tree = ast.parse(inspect.getsource(taskline.service))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Raise) and node.exc is not None:
-            call = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-            if isinstance(call, ast.Name):
-                found.setdefault(call.id, set()).add(f"raised at service.py:{node.lineno}")
+    for module in MODULES:
+        where = (module.__file__ or "").rpartition("/")[2]
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                call = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                if isinstance(call, ast.Name):
+                    found.setdefault(call.id, set()).add(f"raised at {where}:{node.lineno}")
     documented = [("Taskline", Taskline.__doc__ or "")]
     documented += [(name, function.__doc__ or "") for name, function in public_methods()]
     for where, doc in documented:

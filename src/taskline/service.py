@@ -10,15 +10,14 @@ with Taskline.open() as tl:
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from taskline.config import (
     SANDBOX_FIELDS,
@@ -34,15 +33,14 @@ from taskline.engine import apply
 from taskline.engine.apply import Applied
 from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import copy_path
-from taskline.engine.events import OnEvent, ignore
-from taskline.engine.executor import Executor
 from taskline.errors import AmbiguousIdError, ConfigError, InvalidValueError, NotFoundError
+from taskline.execution import Execution
 from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition, validated
 from taskline.private import private_dir
-from taskline.protocols import Steps, Store
+from taskline.protocols import Store
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -55,14 +53,12 @@ from taskline.records import (
 )
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
-from taskline.tools.base import ToolCallLimits
-from taskline.tools.mcp import ServerReport, check_grants
+from taskline.tools.mcp import check_grants
 from taskline.tools.registry import builtin_tools
 
-if TYPE_CHECKING:  # imported when first used: DBOS and the MCP SDK are heavy to load
+if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
     from taskline.durable import Enqueuer
 
-T = TypeVar("T")
 
 # Candidates an ambiguous id prefix names: enough to pick from, never a flood.
 _SHOWN = 5
@@ -76,7 +72,7 @@ def default_actor() -> str:
         return "user:unknown"
 
 
-class Taskline:
+class Taskline(Execution):
     """Agents, tasks and their lifecycle, on one store.
 
     Every status change goes through the lifecycle table; an illegal one raises
@@ -335,159 +331,6 @@ class Taskline:
         if task_id is not None:
             self.store.get_task(task_id)  # NotFoundError for a mistyped id, not an empty list
         return self.store.cost_records(task_id)
-
-    # -- execution ------------------------------------------------------------
-
-    def executor(self, on_event: OnEvent = ignore, *, steps: Steps | None = None) -> Executor:
-        """The engine that runs this store's tasks (its steps checkpointed by `steps`)."""
-        return Executor(
-            self.store,
-            self.home,
-            endpoints=self.config.endpoints,
-            sandbox=self.config.sandbox_policy((self.home.absolute(), *self.private)),
-            model_factory=self.model_factory,
-            on_event=on_event,
-            steps=steps,
-            models=self.models,
-            tool_calls=ToolCallLimits(
-                max_parallel=self.config.defaults.max_parallel_tool_calls,
-                max_per_turn=self.config.defaults.max_tool_calls_per_turn,
-            ),
-            mcp_servers=self.config.mcp,
-        )
-
-    def mcp_servers(self, workspace: Path | None = None) -> list[ServerReport]:
-        """Every MCP server of the config, started once to list its tools and stopped: whether
-        it starts, why not, and its tools. `{workspace}` is `workspace` (default: here)."""
-        workspace = (workspace or Path.cwd()).absolute()
-        if not workspace.is_dir():
-            raise InvalidValueError(f"workspace {str(workspace)!r} is not a directory")
-        # No agent's: a server's network and variables come from its own table.
-        policy = self.config.sandbox_policy((self.home.absolute(), *self.private))
-        sandbox = policy.for_agent("")
-        from taskline.tools.mcp import report_servers
-
-        return asyncio.run(report_servers(self.config.mcp, workspace=workspace, sandbox=sandbox))
-
-    def run_task(
-        self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore
-    ) -> Task:
-        """Execute an ASSIGNED (or FAILED) task; returns it COMPLETED, FAILED or IN_REVIEW.
-
-        A durable Taskline runs it as a DBOS workflow in this process; if the process
-        dies, the next `run_task` of the task (or a worker) resumes it.
-        """
-        return self._run(
-            self.run_task_async(task_id, timeout_seconds=timeout_seconds, on_event=on_event)
-        )
-
-    async def run_task_async(
-        self, task_id: str, *, timeout_seconds: float | None = None, on_event: OnEvent = ignore
-    ) -> Task:
-        """`run_task` in the caller's event loop: the one way a run starts, for the library,
-        the CLI and the HTTP API. It chooses between a durable run (a DBOS workflow, which
-        `taskline worker` also runs when queued by `enqueue_run`) and an inline one, checks
-        the task once, and runs it on one executor."""
-        if self.durable:
-            from taskline import durable
-
-            return await durable.run_in_foreground(
-                self, task_id, timeout_seconds=timeout_seconds, on_event=on_event
-            )
-        executor = self.executor(on_event)
-        await asyncio.to_thread(executor.check_runnable, task_id)
-        return await executor.run_task(task_id, timeout_seconds=timeout_seconds)
-
-    def enqueue_run(self, task_id: str, *, timeout_seconds: float | None = None) -> str:
-        """Queue a run of the task for `taskline worker`; returns the workflow id.
-
-        The task is checked now, when the person who queued it can be told; the worker's
-        run starts with the moves, which refuse a task that someone moved since."""
-        from taskline import durable
-
-        self.executor().check_runnable(task_id)
-        if self._enqueuer is None:
-            self._enqueuer = durable.Enqueuer(self)
-        return self._enqueuer.enqueue(task_id, timeout_seconds=timeout_seconds)
-
-    def review(
-        self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
-    ) -> Task:
-        """A person's verdict on a task in IN_REVIEW; a rejection runs the rework at once."""
-        return self._run(
-            self.review_async(task_id, approve=approve, feedback=feedback, on_event=on_event)
-        )
-
-    async def review_async(
-        self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
-    ) -> Task:
-        """`review` in the caller's event loop; like `run_task_async`, the one way a verdict
-        is recorded, durable or inline, checked once."""
-        if self.durable:
-            from taskline import durable
-
-            return await durable.review_in_foreground(
-                self, task_id, approve=approve, feedback=feedback, on_event=on_event
-            )
-        executor = self.executor(on_event)
-        await asyncio.to_thread(executor.check_reviewable, task_id)
-        return await executor.human_review(
-            task_id, approve=approve, feedback=feedback, actor=self.actor
-        )
-
-    # -- durable runtime ------------------------------------------------------
-
-    def start_durable(self, on_event: OnEvent = ignore) -> None:
-        """Launch durable execution (DBOS) in this process for this store, once: from the
-        event loop that is to run the workflows it resumes (those a crash left unfinished
-        here), with `on_event` the one sink of their progress. A server does this as it
-        starts; `run_task` and `review` do it themselves."""
-        from taskline import durable
-
-        durable.launch(self, on_event=on_event)
-
-    def stop_durable(self) -> None:
-        """Stop durable execution in this process; its unfinished runs stay resumable."""
-        from taskline import durable
-
-        durable.shutdown()
-
-    def serve_worker(
-        self,
-        worker_id: str,
-        *,
-        concurrency: int,
-        heartbeat_timeout_seconds: float,
-        on_event: OnEvent = ignore,
-    ) -> None:
-        """Be the worker `worker_id` until SIGTERM or SIGINT: run the runs queued with
-        `enqueue_run`, `concurrency` at a time, and adopt those of workers gone silent for
-        `heartbeat_timeout_seconds`. Stopping finishes the steps in flight and leaves the
-        runs resumable."""
-        from taskline import durable
-
-        durable.serve(
-            self,
-            worker_id=worker_id,
-            concurrency=concurrency,
-            heartbeat_timeout_seconds=heartbeat_timeout_seconds,
-            on_event=on_event,
-        )
-
-    def _run(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run `work` in an event loop of its own, closing the models it opened there."""
-
-        async def main() -> T:
-            try:
-                return await work
-            finally:
-                await self.aclose_models()
-
-        return asyncio.run(main())
-
-    async def aclose_models(self) -> None:
-        """Close the model clients that runs in the caller's event loop opened."""
-        await self.models.aclose()
 
     def runs(self, task_id: str) -> list[Run]:
         """The task's runs, first to last."""
