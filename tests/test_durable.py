@@ -281,3 +281,34 @@ def test_the_threads_of_durable_runs_are_few(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == {"sqlite": "2\n", "postgresql": "4\n"}[backend]
+
+
+COUNTING_EXECUTORS = """
+import sys
+from taskline import Taskline
+
+class Counting(Taskline):
+    made = 0
+
+    def executor(self, *args, **kwargs):
+        Counting.made += 1
+        return super().executor(*args, **kwargs)
+
+with Counting.open(durable=sys.argv[2] == "durable") as tl:
+    done = tl.run_task(sys.argv[1])
+print(done.status.value, Counting.made)
+"""
+
+
+@pytest.mark.parametrize("mode", ["durable", "inline"])
+def test_a_run_is_checked_and_run_on_one_executor(deployment: Deployment, mode: str) -> None:
+    task_id, _ledger = deployment.new_task("once", delay_seconds=0)
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTING_EXECUTORS, task_id, mode],
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "COMPLETED 1\n"

@@ -118,7 +118,8 @@ class _Runtime:
 
     @contextmanager
     def preparing(self, workflow_id: str, executor: Executor) -> Iterator[None]:
-        """`executor` is the one for `workflow_id` while it starts in this process."""
+        """`executor` is the one for `workflow_id` until its workflow takes it (or the block
+        ends, should the workflow never start)."""
         self.prepared[workflow_id] = executor
         try:
             yield
@@ -362,9 +363,11 @@ async def _run_in_foreground(
     executor = _runtime.executor()
     await asyncio.to_thread(executor.check_runnable, task_id, nobody_runs_it=True)
     workflow_id = f"run-{task_id}-{new_id()}"
-    with _runtime.preparing(workflow_id, executor), SetWorkflowID(workflow_id):
-        handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
-    await handle.get_result()
+    # Until the run ends: DBOS starts the workflow's body after `start_workflow_async`.
+    with _runtime.preparing(workflow_id, executor):
+        with SetWorkflowID(workflow_id):
+            handle = await DBOS.start_workflow_async(run_task_workflow, task_id, timeout_seconds)
+        await handle.get_result()
     return await asyncio.to_thread(taskline.store.get_task, task_id)
 
 
