@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -40,7 +40,7 @@ MCP_SEPARATOR = "__"
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 Priority = Literal["low", "normal", "high", "urgent"]
-PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, PlainSerializer
 
@@ -28,22 +28,15 @@ FailureCategory = Literal[
     "review_rejected",
     "crashed",
 ]
-FAILURE_CATEGORIES: tuple[FailureCategory, ...] = (
-    "timeout",
-    "max_turns",
-    "budget_exhausted",
-    "provider_error",
-    "stagnation",
-    "malformed_output",
-    "review_rejected",
-    "crashed",
-)
+"""Why a run FAILED."""
+FAILURE_CATEGORIES: tuple[FailureCategory, ...] = get_args(FailureCategory)
 RunTrigger = Literal["first", "rework", "retry"]
 RunStatus = Literal["running", "submitted", "failed", "cancelled"]
 SandboxMode = Literal["bubblewrap", "none"]
 CallPurpose = Literal["agent", "review"]
 CallState = Literal["pending", "answered", "lost"]
-ArtifactChange = Literal["created", "modified", "deleted"]
+ChangeKind = Literal["created", "modified", "deleted"]
+"""What a run did to a file."""
 
 # Money in JSON is a number, like the task budget; None stays null.
 Usd = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -195,7 +188,7 @@ class Artifact(Record):
     """The run that changed the file."""
     path: str
     """Path relative to the workspace, with `/` separators."""
-    change: ArtifactChange
+    change: ChangeKind
     """`created`, `modified` or `deleted`."""
     size: int = Field(ge=0)
     """Size in bytes (before deletion, for a deleted file)."""

@@ -16,7 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from taskline.lifecycle import Status
 from taskline.models import Task
-from taskline.records import ArtifactChange, Review, Run, TaskMetrics, ToolCallRecord, Turn
+from taskline.records import ChangeKind, Review, Run, TaskMetrics, ToolCallRecord, Turn
 
 
 class _View(BaseModel):
@@ -98,7 +98,7 @@ class ArtifactView(_View):
 
     path: str
     """Path relative to the workspace."""
-    change: ArtifactChange
+    change: ChangeKind
     """`created`, `modified` or `deleted`."""
     size: int
     """Size in bytes (before deletion, for a deleted file)."""
@@ -179,7 +179,7 @@ class PreviewView(_View):
     """Path relative to the workspace."""
     run_id: str
     """The run that changed it."""
-    change: ArtifactChange
+    change: ChangeKind
     """`created`, `modified` or `deleted`."""
     size: int
     """Size in bytes."""

@@ -25,7 +25,6 @@ from typing import get_args
 
 from taskline.engine.artifacts import (
     ArtifactChange,
-    ChangeKind,
     Snapshot,
     diff,
     sha256_of,
@@ -36,6 +35,7 @@ from taskline.errors import CopyError, InvalidValueError, WorkspaceChangedError
 from taskline.lifecycle import Status
 from taskline.models import Task, TaskEvent, utcnow
 from taskline.protocols import Store
+from taskline.records import ChangeKind
 
 APPLIED = "applied"
 DISCARDED = "discarded"

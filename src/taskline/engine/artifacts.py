@@ -15,15 +15,13 @@ import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskline.engine.blobs import CHUNK_BYTES, BlobStore
 from taskline.engine.ignore import IgnoreRules
 from taskline.errors import NotFoundError
-
-ChangeKind = Literal["created", "modified", "deleted"]
+from taskline.records import ChangeKind
 
 # Contents are kept for files up to this size: sources and reports, not data sets or builds.
 DEFAULT_MAX_KEPT_BYTES = 10 * 1024 * 1024

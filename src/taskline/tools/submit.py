@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import AfterValidator
-
+from taskline.models import NonBlank
 from taskline.tools.base import Arguments, BuiltinTool, ToolContext
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
 class SubmitWorkArguments(Arguments):
-    summary: Annotated[str, AfterValidator(_not_blank)]
+    summary: NonBlank
     """What was done, where the results are and anything the reviewer should know."""
 
 
