@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from taskline import Taskline, render
+from taskline import Taskline
+from taskline.views import TaskDetailView
 from tests.conftest import BACKENDS, new_database_url
 
 SCRIPT = Path(sys.executable).parent / "taskline"
@@ -85,9 +86,10 @@ class Deployment:
 
     def show(self, task_id: str) -> dict[str, Any]:
         with self.library() as tl:
-            return render.task_json(
+            view = TaskDetailView.of_detail(
                 tl.get_task(task_id), tl.transitions(task_id), (), tl.detail(task_id)
             )
+            return view.model_dump(mode="json")
 
     def costs(self, task_id: str) -> list[dict[str, Any]]:
         with self.library() as tl:

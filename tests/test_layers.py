@@ -84,6 +84,7 @@ PLACES: dict[str, str] = {
     "taskline.service": "service",  # §7
     "taskline.execution": "service",  # the part of `Taskline` that runs and reviews tasks
     "taskline.render": "presentation",  # how the CLI and the API show records
+    "taskline.views": "presentation",  # the JSON of each record: --json and the API's answers
     "taskline.progress": "presentation",  # a run's live progress line in the terminal
     "taskline.api.*": "top",  # §7
     "taskline.cli.*": "top",  # §7

@@ -1,4 +1,5 @@
-"""How the CLI shows records: Rich tables for people, plain dicts for `--json`.
+"""How the CLI shows records to people: Rich tables and lines (`--json` prints
+`taskline.views`, as the API answers).
 
 Whatever a person or a model wrote (titles, descriptions, criteria, summaries,
 failure messages, tool arguments, review feedback, names) is text, never Rich
@@ -90,55 +91,6 @@ def _status(status: Status | None) -> str:
 
 def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def task_json(
-    task: Task,
-    trail: Sequence[Transition],
-    events: Sequence[TaskEvent] = (),
-    detail: TaskDetail | None = None,
-) -> dict[str, Any]:
-    """A task with its transition log, events, and (given `detail`) what its runs left."""
-    data = task.model_dump(mode="json", exclude={"failure_category", "failure_message"})
-    data["failure"] = (
-        {"category": task.failure_category, "message": task.failure_message}
-        if task.failure_category or task.failure_message
-        else None
-    )
-    data["transitions"] = [
-        t.model_dump(mode="json", include={"from_status", "to_status", "at", "actor", "reason"})
-        for t in trail
-    ]
-    data["events"] = [e.model_dump(mode="json", exclude={"task_id"}) for e in events]
-    if detail is not None:
-        data["artifacts"] = [
-            a.model_dump(mode="json", include={"path", "change", "size", "sha256"})
-            for a in detail.artifacts
-        ]
-        data["metrics"] = (
-            None
-            if detail.metrics is None
-            else detail.metrics.model_dump(mode="json", exclude={"task_id", "updated_at"})
-        )
-        data["reviews"] = [r.model_dump(mode="json", exclude={"task_id"}) for r in detail.reviews]
-        data["runs"] = [
-            {
-                **run.model_dump(mode="json", exclude={"task_id"}),
-                "turns": [
-                    {
-                        **turn.model_dump(mode="json", exclude={"run_id"}),
-                        "tool_calls": [
-                            c.model_dump(mode="json", exclude={"run_id", "turn"})
-                            for c in detail.tool_calls.get(run.id, [])
-                            if c.turn == turn.number
-                        ],
-                    }
-                    for turn in detail.turns.get(run.id, [])
-                ],
-            }
-            for run in detail.runs
-        ]
-    return data
 
 
 def moved(task: Task) -> None:

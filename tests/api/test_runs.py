@@ -11,8 +11,8 @@ from taskline import Status, Taskline
 from taskline.costs import total
 from taskline.llm.scripted import ScriptedModel
 from taskline.protocols import Model
-from taskline.render import task_json
 from taskline.reports import metrics_report
+from taskline.views import TaskDetailView
 from tests.api.helpers import Event, greeting, parse_events
 
 HELLO = b"hello world\n"
@@ -55,10 +55,10 @@ def test_runs_turns_costs_and_metrics_are_what_the_cli_shows(
     task_id = assigned_task(client)
     client.post(f"/api/tasks/{task_id}/run")
     follow(client, task_id)
-    detail = task_json(
+    detail = TaskDetailView.of_detail(
         served.get_task(task_id), served.transitions(task_id), served.events(task_id),
         served.detail(task_id),
-    )  # fmt: skip
+    ).model_dump(mode="json")  # fmt: skip
     records = served.cost_records(task_id)
 
     runs = client.get(f"/api/tasks/{task_id}/runs").json()

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from taskline import Status, Taskline
 from taskline.config import Config
-from taskline.render import task_json
 from taskline.tools.mcp import McpServerConfig
+from taskline.views import TaskDetailView, TaskView
 
 MOVES_FROM_CREATED = "allowed from CREATED: ASSIGNED, CANCELLED"
 
@@ -71,7 +71,7 @@ def test_create_answers_what_task_create_json_prints(client: TestClient, served:
 
     data = response.json()
     task = served.get_task(data["id"])
-    assert data == task_json(task, served.transitions(task.id))
+    assert data == TaskView.of(task, served.transitions(task.id)).model_dump(mode="json")
     assert (data["status"], data["budget_usd"], data["deadline"]) == (
         "CREATED", 0.5, "2030-01-02T02:04:05Z"
     )  # fmt: skip
@@ -92,10 +92,10 @@ def test_show_answers_what_task_show_json_prints(client: TestClient, served: Tas
 
     shown = client.get(f"/api/tasks/{task_id}").json()
 
-    expected = task_json(
+    expected = TaskDetailView.of_detail(
         served.get_task(task_id), served.transitions(task_id), served.events(task_id),
         served.detail(task_id),
-    )  # fmt: skip
+    ).model_dump(mode="json")  # fmt: skip
     assert shown == expected
     assert (shown["runs"], shown["metrics"], shown["artifacts"]) == ([], None, [])
 

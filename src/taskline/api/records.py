@@ -7,16 +7,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
-from taskline import render
 from taskline.api import files
 from taskline.api.deps import RunId, TaskId, Tl, key
 from taskline.api.errors import NOT_FOUND
-from taskline.api.views import PreviewView, RunArtifactView, RunView
-from taskline.costs import CostTotals, total
-from taskline.records import CostRecord, Run, TaskDetail
+from taskline.api.views import PreviewView
+from taskline.records import Run
 from taskline.service import Taskline
+from taskline.views import CostsView, RunArtifactView, RunView
 
 router = APIRouter(prefix="/api", tags=["records"])
 
@@ -24,38 +22,21 @@ RunQuery = Annotated[str, Query(description="The run that changed the file.")]
 PathQuery = Annotated[str, Query(description="The file's path relative to the workspace.")]
 
 
-class CostsView(BaseModel):
-    """Billed LLM calls and their totals, as `taskline costs --json` prints them."""
-
-    records: list[CostRecord]
-    totals: CostTotals
-
-
-def _runs_json(tl: Taskline, task_id: str, runs: list[Run]) -> list[dict[str, Any]]:
-    # task_json is the one place the shape of a run with its turns is made.
-    detail = TaskDetail(
-        runs=runs,
-        turns={run.id: tl.turns(run.id) for run in runs},
-        tool_calls={run.id: tl.tool_calls(run.id) for run in runs},
-        artifacts=[],
-        reviews=[],
-        metrics=None,
-    )
-    runs_json: list[dict[str, Any]] = render.task_json(tl.get_task(task_id), (), (), detail)["runs"]
-    return runs_json
+def _run_json(tl: Taskline, run: Run) -> dict[str, Any]:
+    view = RunView.of(run, tl.turns(run.id), tl.tool_calls(run.id))
+    return view.model_dump(mode="json")
 
 
 @router.get("/tasks/{task_id}/runs", response_model=list[RunView], responses=NOT_FOUND)
 def task_runs(task_id: TaskId, tl: Tl) -> JSONResponse:
     """The task's runs, first to last, each with its turns and their tool calls."""
-    return JSONResponse(_runs_json(tl, task_id, tl.runs(task_id)))
+    return JSONResponse([_run_json(tl, run) for run in tl.runs(task_id)])
 
 
 @router.get("/runs/{run_id}", response_model=RunView, responses=NOT_FOUND)
 def get_run(run_id: RunId, tl: Tl) -> JSONResponse:
     """One run with its turns and their tool calls."""
-    run = tl.get_run(run_id)
-    return JSONResponse(_runs_json(tl, run.task_id, [run])[0])
+    return JSONResponse(_run_json(tl, tl.get_run(run_id)))
 
 
 @router.get("/costs", response_model=CostsView, responses=NOT_FOUND)
@@ -65,19 +46,14 @@ def costs(
 ) -> JSONResponse:
     """Every billed LLM call with its tokens and cost, and the totals."""
     records = tl.cost_records(None if task is None else key("task", task))
-    return JSONResponse(
-        {
-            "records": [record.model_dump(mode="json") for record in records],
-            "totals": total(records).model_dump(mode="json"),
-        }
-    )
+    return JSONResponse(CostsView.of(records).model_dump(mode="json"))
 
 
 @router.get("/tasks/{task_id}/artifacts", response_model=list[RunArtifactView], responses=NOT_FOUND)
 def artifacts(task_id: TaskId, tl: Tl) -> JSONResponse:
     """Files the task's runs created, modified or deleted, by run then path."""
     found = tl.artifacts(task_id)
-    return JSONResponse([a.model_dump(mode="json", exclude={"task_id"}) for a in found])
+    return JSONResponse([RunArtifactView.of(a).model_dump(mode="json") for a in found])
 
 
 @router.get(

@@ -8,14 +8,13 @@ from fastapi import APIRouter, Body, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from taskline import render
 from taskline.api.bodies import INT32_MAX, AssignBody, MoveBody, ReasonBody, TaskBody, Text
 from taskline.api.deps import TaskId, Tl
 from taskline.api.errors import NOT_FOUND, REFUSED
-from taskline.api.views import TaskDetailView, TaskView
 from taskline.lifecycle import Status
 from taskline.models import Task
 from taskline.service import Taskline
+from taskline.views import TaskDetailView, TaskView
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -27,8 +26,8 @@ NoReason = Annotated[ReasonBody | None, Body()]
 
 def task_response(tl: Taskline, task: Task, code: int = status.HTTP_200_OK) -> JSONResponse:
     """A task with its transition log and events, as `taskline task create --json` prints it."""
-    data = render.task_json(task, tl.transitions(task.id), tl.events(task.id))
-    return JSONResponse(data, status_code=code)
+    view = TaskView.of(task, tl.transitions(task.id), tl.events(task.id))
+    return JSONResponse(view.model_dump(mode="json"), status_code=code)
 
 
 @router.get("", response_model=list[Task])
@@ -101,8 +100,10 @@ def get_task(task_id: TaskId, tl: Tl) -> JSONResponse:
     """A task with its transitions, runs, turns, tool calls, artifacts, reviews and metrics,
     as `taskline task show --json`."""
     task = tl.get_task(task_id)
-    data = render.task_json(task, tl.transitions(task_id), tl.events(task_id), tl.detail(task_id))
-    return JSONResponse(data)
+    view = TaskDetailView.of_detail(
+        task, tl.transitions(task_id), tl.events(task_id), tl.detail(task_id)
+    )
+    return JSONResponse(view.model_dump(mode="json"))
 
 
 @router.post("/{task_id}/assign", response_model=TaskView, responses=REFUSED)

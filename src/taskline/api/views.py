@@ -1,22 +1,21 @@
-"""What the HTTP API answers, as OpenAPI schemas.
+"""What the HTTP API alone answers, as OpenAPI schemas: errors, health, previews,
+metrics reports and progress events.
 
-Responses are built by `taskline.render.task_json` and the records' own
-`model_dump(mode="json")`, exactly as `taskline ... --json` prints them; these
-models describe that JSON for the OpenAPI schema (and for schemathesis, which
-checks every response against it).
+Tasks, runs, artifacts and costs are answered as `taskline.views`, the models
+`taskline ... --json` prints; the API never shapes a record of its own.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import BaseModel, ConfigDict
 
-from taskline.lifecycle import Status
-from taskline.models import Task
-from taskline.records import ChangeKind, Review, Run, TaskMetrics, ToolCallRecord, Turn
+from taskline.records import ChangeKind
+from taskline.views import TaskView
+
+__all__ = ["TaskView"]  # answered by api/work.py too; defined with the other record views
 
 
 class _View(BaseModel):
@@ -35,141 +34,6 @@ class Health(_View):
 
     status: Literal["ok"]
     """Always `ok`."""
-
-
-class Failure(_View):
-    """Why a task FAILED."""
-
-    category: str | None
-    """`timeout`, `max_turns`, `budget_exhausted`, `provider_error`, `stagnation`,
-    `review_rejected` or `crashed`."""
-    message: str | None
-    """The failure in words."""
-
-
-class TransitionView(_View):
-    """One status change."""
-
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    from_status: Status | None = Field(alias="from")
-    """Status before; null for the creation."""
-    to_status: Status = Field(alias="to")
-    """Status after."""
-    at: datetime
-    """When."""
-    actor: str
-    """Who: `user:NAME`, `agent:NAME`, `checks` or `system`."""
-    reason: str
-    """Why."""
-
-
-class EventView(_View):
-    """An audited change that is not a move, e.g. a reassignment."""
-
-    kind: str
-    """What happened, e.g. `reassigned`."""
-    at: datetime
-    """When."""
-    actor: str
-    """Who."""
-    detail: dict[str, Any]
-    """Its facts."""
-
-
-class TaskView(Task):
-    """A task with its transition log, as `taskline task create --json` prints it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    # task_json folds these two into `failure`.
-    failure_category: SkipJsonSchema[str | None] = Field(default=None, exclude=True)
-    failure_message: SkipJsonSchema[str | None] = Field(default=None, exclude=True)
-    failure: Failure | None
-    """Why the task FAILED; null otherwise."""
-    transitions: list[TransitionView]
-    """Status changes, oldest first, starting with the creation."""
-    events: list[EventView]
-    """Audited events that are not moves."""
-
-
-class ArtifactView(_View):
-    """A file a run changed."""
-
-    path: str
-    """Path relative to the workspace."""
-    change: ChangeKind
-    """`created`, `modified` or `deleted`."""
-    size: int
-    """Size in bytes (before deletion, for a deleted file)."""
-    sha256: str
-    """SHA-256 of the content."""
-
-
-class RunArtifactView(ArtifactView):
-    """A file a run changed, with the run: what a download names."""
-
-    run_id: str
-    """The run that changed it."""
-
-
-class MetricsView(TaskMetrics):
-    """A task's overhead over all of its runs, review calls included."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task_id: SkipJsonSchema[str] = Field(default="", exclude=True)
-    updated_at: SkipJsonSchema[datetime | None] = Field(default=None, exclude=True)  # type: ignore[assignment]
-
-
-class ReviewView(Review):
-    """A verdict from the checks, a reviewer agent or a person."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task_id: SkipJsonSchema[str] = Field(default="", exclude=True)
-
-
-class ToolCallView(ToolCallRecord):
-    """A tool call and its result."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    run_id: SkipJsonSchema[str] = Field(default="", exclude=True)
-    turn: SkipJsonSchema[int] = Field(default=1, exclude=True)
-
-
-class TurnView(Turn):
-    """One LLM call and the tool calls it asked for."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    run_id: SkipJsonSchema[str] = Field(default="", exclude=True)
-    tool_calls: list[ToolCallView]
-    """The calls, in the order the model asked for them."""
-
-
-class RunView(Run):
-    """One execution attempt, with its turns."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task_id: SkipJsonSchema[str] = Field(default="", exclude=True)
-    turns: list[TurnView]
-    """Its turns, in order."""
-
-
-class TaskDetailView(TaskView):
-    """A task with everything its runs left, as `taskline task show --json` prints it."""
-
-    artifacts: list[ArtifactView]
-    """Files its runs changed."""
-    metrics: MetricsView | None
-    """Its overhead; null until it first finished."""
-    reviews: list[ReviewView]
-    """Verdicts, oldest first."""
-    runs: list[RunView]
-    """Runs, first to last."""
 
 
 class PreviewView(_View):

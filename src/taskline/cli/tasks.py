@@ -26,6 +26,7 @@ from taskline.errors import NotFoundError
 from taskline.lifecycle import Status
 from taskline.models import PRIORITIES, Task
 from taskline.service import Taskline
+from taskline.views import TaskDetailView, TaskView
 
 
 @task_app.command("create")
@@ -97,7 +98,7 @@ def task_create(
     with _taskline() as tl:
         task = create_from_options(tl, **locals_of_create(locals()))
         if as_json:
-            _print_json(render.task_json(task, tl.transitions(task.id)))
+            _print_json(TaskView.of(task, tl.transitions(task.id)).model_dump(mode="json"))
         else:
             typer.echo(task.id)
 
@@ -284,7 +285,7 @@ def task_show(task_id: TaskId, as_json: JsonFlag = False) -> None:
         events = tl.events(task_id)
         detail = tl.detail(task_id)
     if as_json:
-        _print_json(render.task_json(task, trail, events, detail))
+        _print_json(TaskDetailView.of_detail(task, trail, events, detail).model_dump(mode="json"))
     else:
         render.task_detail(task, trail, events, detail)
 

@@ -25,6 +25,7 @@ from taskline.models import Task
 from taskline.progress import LiveProgress
 from taskline.render import shown
 from taskline.service import Taskline
+from taskline.views import CostsView, RunArtifactView
 
 
 @app.command("costs")
@@ -38,16 +39,10 @@ def costs(
     """List billed LLM calls with their tokens and cost, and the totals."""
     with _taskline() as tl:
         records = tl.cost_records(None if task_id is None else tl.resolve_task_id(task_id))
-    totals = total(records)
     if as_json:
-        _print_json(
-            {
-                "records": [record.model_dump(mode="json") for record in records],
-                "totals": totals.model_dump(mode="json"),
-            }
-        )
+        _print_json(CostsView.of(records).model_dump(mode="json"))
     else:
-        render.costs_table(records, totals, full_ids=full_ids)
+        render.costs_table(records, total(records), full_ids=full_ids)
 
 
 review_app = typer.Typer(help="Approve or reject work waiting for a person.", no_args_is_help=True)
@@ -131,7 +126,7 @@ def artifacts(
         found = tl.artifacts(task_id)
         written = tl.extract_artifacts(task_id, extract) if extract is not None else []
     if as_json:
-        _print_json([a.model_dump(mode="json", exclude={"task_id"}) for a in found])
+        _print_json([RunArtifactView.of(a).model_dump(mode="json") for a in found])
     else:
         render.artifacts_table(found, full_ids=full_ids)
     for path in written:
