@@ -28,7 +28,7 @@ from taskline.errors import (
     WorkspaceChangedError,
 )
 from taskline.lifecycle import TRANSITIONS, Status
-from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition
+from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition
 from taskline.protocols import Model, Steps, Store
 from taskline.records import (
     Artifact,
@@ -65,6 +65,7 @@ __all__ = [
     "McpServerError",
     "Model",
     "ModelReferenceError",
+    "NewTask",
     "NotFoundError",
     "ProgressEvent",
     "ProviderError",

@@ -106,6 +106,50 @@ McpServerName = Annotated[str, AfterValidator(_mcp_server_name)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
+# What a person or a program hands in is first kept to what a database can store: no NUL
+# character, no unpaired surrogate, no number past a column's range, no infinity. The API
+# checks its bodies against these (a 422, never a 500); the records then check the rest.
+
+INT32_MAX = 2**31 - 1
+"""The largest count an INTEGER column holds on PostgreSQL."""
+MAX_USD = Decimal(10**9)
+"""Money columns keep 12 digits before the point; no budget comes near this."""
+
+
+def storable(text: str) -> bool:
+    """Whether a database can store `text`: no NUL character, valid UTF-8."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate, e.g. from "\ud800" in JSON
+        return False
+    return True
+
+
+def _storable_text(value: str) -> str:
+    if not storable(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range once converted to UTC") from None
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(_storable_text)]
+StorableUsd = Annotated[Decimal, Field(gt=0, le=MAX_USD, allow_inf_nan=False)]
+# Strict: JSON `true` is not a number of seconds or turns.
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+Count = Annotated[int, Field(ge=1, le=INT32_MAX, strict=True)]
+StorableDatetime = Annotated[datetime, AfterValidator(_in_range)]
+
+
 class Record(BaseModel):
     """Base of every stored record: frozen, strict about unknown fields."""
 
@@ -262,6 +306,72 @@ class Task(Record):
         return self
 
 
+class NewTask(BaseModel):
+    """What a task is created from: the fields a person sets, with their defaults.
+
+    The one list of a task's creatable fields: `Taskline.create_task` takes them (as
+    keywords or as a `NewTask`), `taskline task create` and `taskline run` have an
+    option for each, the API's `POST /api/tasks` takes this model as its body and the
+    dashboard's form is drawn from that body's schema. Limits not given (None) come
+    from the config's `[defaults]`. The values are checked as the `Task` they become.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    title: StorableText
+    """One line saying what is to be done."""
+    description: StorableText = ""
+    """The full context an agent needs."""
+    type: StorableText = "general"
+    """Kind of work (`feature`, `bugfix`, `docs` …)."""
+    priority: Priority = "normal"
+    """How urgent the task is."""
+    criteria: list[StorableText] = []
+    """Acceptance criteria, one statement each."""
+    checks: list[StorableText] = []
+    """Shell commands that must exit 0 in the workspace at review."""
+    expected_artifacts: list[StorableText] = []
+    """Files or outputs the work is expected to produce."""
+    depends_on: list[StorableText] = []
+    """Ids of tasks that must be COMPLETED first."""
+    budget_usd: StorableUsd | None = None
+    """Spending limit in USD."""
+    budget_tokens: Count | None = None
+    """Token limit (input plus output), for any model, priced or not."""
+    max_turns: Count | None = None
+    """Most LLM calls per run."""
+    timeout_seconds: Seconds | None = None
+    """Wall-clock limit per run."""
+    check_timeout_seconds: Seconds | None = None
+    """Wall-clock limit of each check; absent means the config's default."""
+    ignore: list[StorableText] = []
+    """Paths or gitignore patterns whose changes are not artifacts."""
+    deadline: StorableDatetime | None = None
+    """Due date, ISO 8601 with a timezone."""
+    reviewers: list[StorableText] = []
+    """Reviewer agents."""
+    human_review: Annotated[bool, Field(strict=True)] = False
+    """Whether a person must approve the work before COMPLETED."""
+    max_rework: Annotated[int, Field(ge=0, le=INT32_MAX, strict=True)] = 2
+    """Rejected reviews before FAILED."""
+    workspace: StorableText | None = None
+    """Directory the agent works in; absent means one under `$TASKLINE_HOME/workspaces`."""
+    # `copy` in JSON and as a keyword; a field of that name would shadow BaseModel.copy
+    copy_: Annotated[bool, Field(alias="copy", strict=True)] = False
+    """Whether the agent works in a copy of `workspace` (an existing directory), written
+    back by `taskline artifacts ID --apply`."""
+
+    @classmethod
+    def unchecked(cls, **fields: Any) -> NewTask:
+        """The fields as given (by their JSON names), for `Task` to check as it always has:
+        the library's and the CLI's messages name the task's fields (`acceptance_criteria:
+        must not be blank`). A name that is no field is a `TypeError`, as for a function."""
+        for name in fields:
+            if name not in _NEW_TASK_NAMES:
+                raise TypeError(f"create_task() got an unexpected keyword argument {name!r}")
+        return cls.model_construct(**fields)
+
+
 class Transition(Record):
     """One status change of a task, appended to its audit trail and never changed."""
 
@@ -297,6 +407,8 @@ class TaskEvent(Record):
     detail: dict[str, Any] = Field(default_factory=dict)
     """Facts of the event, e.g. `{"from": "alice", "to": "bob"}`."""
 
+
+_NEW_TASK_NAMES = frozenset(field.alias or name for name, field in NewTask.model_fields.items())
 
 M = TypeVar("M", bound=BaseModel)
 

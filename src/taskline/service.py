@@ -38,7 +38,7 @@ from taskline.execution import Execution
 from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
-from taskline.models import Agent, McpGrant, Task, TaskEvent, Transition, validated
+from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition, validated
 from taskline.private import private_dir
 from taskline.protocols import Store
 from taskline.records import (
@@ -225,71 +225,54 @@ class Taskline(Execution):
 
     # -- tasks ----------------------------------------------------------------
 
-    def create_task(
-        self,
-        title: str,
-        *,
-        description: str = "",
-        type: str = "general",
-        priority: str = "normal",
-        criteria: Iterable[str] = (),
-        checks: Iterable[str] = (),
-        expected_artifacts: Iterable[str] = (),
-        depends_on: Iterable[str] = (),
-        budget_usd: Decimal | str | None = None,
-        budget_tokens: int | None = None,
-        max_turns: int | None = None,
-        timeout_seconds: float | None = None,
-        check_timeout_seconds: float | None = None,
-        ignore: Iterable[str] = (),
-        deadline: datetime | str | None = None,
-        reviewers: Iterable[str] = (),
-        human_review: bool = False,
-        max_rework: int = 2,
-        workspace: str | Path | None = None,
-        copy: bool = False,
-        reason: str = "",
-    ) -> Task:
-        """Create a task in CREATED. Limits not given come from the config defaults.
+    def create_task(self, task: str | NewTask, /, *, reason: str = "", **fields: Any) -> Task:
+        """Create a task in CREATED from a title and the other fields of `NewTask` as
+        keywords (`criteria=["the suite passes"]`, `budget_usd="0.50"`, `copy=True` …),
+        or from a `NewTask`. Limits not given come from the config defaults.
 
-        With `copy`, the agent works in a copy of `workspace` (an existing directory),
-        made when the task first runs; `apply_copy` writes its work back.
+        Lists may be any iterable, `budget_usd` a `Decimal` or its text, `deadline` a
+        datetime or ISO 8601 text, `workspace` a str or a `Path`. With `copy`, the agent
+        works in a copy of `workspace` (an existing directory), made when the task first
+        runs; `apply_copy` writes its work back.
         """
+        new = task if isinstance(task, NewTask) else NewTask.unchecked(title=task, **fields)
         defaults = self.config.defaults
-        fields: dict[str, Any] = {
-            "title": title,
-            "description": description,
-            "type": type,
-            "priority": priority,
-            "acceptance_criteria": tuple(criteria),
-            "checks": tuple(checks),
-            "expected_artifacts": tuple(expected_artifacts),
-            "dependencies": tuple(depends_on),
-            "budget_usd": defaults.budget_usd if budget_usd is None else budget_usd,
-            "budget_tokens": defaults.budget_tokens if budget_tokens is None else budget_tokens,
-            "max_turns": defaults.max_turns if max_turns is None else max_turns,
+        values: dict[str, Any] = {
+            "title": new.title,
+            "description": new.description,
+            "type": new.type,
+            "priority": new.priority,
+            "acceptance_criteria": tuple(new.criteria),
+            "checks": tuple(new.checks),
+            "expected_artifacts": tuple(new.expected_artifacts),
+            "dependencies": tuple(new.depends_on),
+            "budget_usd": defaults.budget_usd if new.budget_usd is None else new.budget_usd,
+            "budget_tokens": (
+                defaults.budget_tokens if new.budget_tokens is None else new.budget_tokens
+            ),
+            "max_turns": defaults.max_turns if new.max_turns is None else new.max_turns,
             "timeout_seconds": (
-                defaults.timeout_seconds if timeout_seconds is None else timeout_seconds
+                defaults.timeout_seconds if new.timeout_seconds is None else new.timeout_seconds
             ),
             "check_timeout_seconds": (
                 defaults.check_timeout_seconds
-                if check_timeout_seconds is None
-                else check_timeout_seconds
+                if new.check_timeout_seconds is None
+                else new.check_timeout_seconds
             ),
-            "ignore": tuple(ignore),
-            "deadline": deadline,
-            "reviewers": tuple(reviewers),
-            "human_review": human_review,
-            "max_rework": max_rework,
-            "workspace": None if workspace is None else str(workspace),
+            "ignore": tuple(new.ignore),
+            "deadline": new.deadline,
+            "reviewers": tuple(new.reviewers),
+            "human_review": new.human_review,
+            "max_rework": new.max_rework,
+            "workspace": None if new.workspace is None else str(new.workspace),
         }
-        if copy:
-            fields["id"] = task_id = new_id()
-            fields["copy_dir"] = str(copy_path(self.home, task_id, _copied(workspace)))
-        task = validated(Task, "task", **fields)
-        for reviewer in task.reviewers:
+        if new.copy_:
+            values["id"] = task_id = new_id()
+            values["copy_dir"] = str(copy_path(self.home, task_id, _copied(new.workspace)))
+        created = validated(Task, "task", **values)
+        for reviewer in created.reviewers:
             self.store.get_agent(reviewer)
-        return self.store.create_task(task, actor=self.actor, reason=reason)
+        return self.store.create_task(created, actor=self.actor, reason=reason)
 
     def resolve_task_id(self, prefix: str) -> str:
         """The id of the one task whose id starts with `prefix` (in any case), as git

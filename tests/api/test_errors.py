@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from taskline import Taskline
-from taskline.api.bodies import AgentBody, AssignBody, MoveBody, ReasonBody, ReviewBody, TaskBody
+from taskline.api.bodies import AgentBody, AssignBody, MoveBody, ReasonBody, ReviewBody
 from taskline.cli import app as cli_app
+from taskline.models import NewTask
 
 UNKNOWN = "01ZZZZZZZZZZZZZZZZZZZZZZZZ"
 
@@ -169,7 +170,7 @@ NOT_STORABLE = "must not contain NUL characters or unpaired surrogates"
 # Each body with a valid value of every required field, and where it is sent.
 BODIES: dict[type[BaseModel], tuple[str, dict[str, object]]] = {
     AgentBody: ("/api/agents", {"name": "nul-agent"}),
-    TaskBody: ("/api/tasks", {"title": "nul task"}),
+    NewTask: ("/api/tasks", {"title": "nul task"}),
     AssignBody: ("/api/tasks/{id}/assign", {"agent": "coder"}),
     MoveBody: ("/api/tasks/{id}/move", {"status": "CANCELLED"}),
     ReasonBody: ("/api/tasks/{id}/block", {}),
@@ -207,7 +208,7 @@ def test_a_nul_in_any_text_of_any_body_is_422(client: TestClient, served: Taskli
     assert checked == [
         *(f"AgentBody.{n}" for n in ("name", "model", "role", "instructions", "skills", "tools",
           "mcp")),
-        *(f"TaskBody.{n}" for n in ("title", "description", "type", "criteria", "checks",
+        *(f"NewTask.{n}" for n in ("title", "description", "type", "criteria", "checks",
           "expected_artifacts", "depends_on", "ignore", "reviewers", "workspace")),
         "AssignBody.agent", "AssignBody.reason", "MoveBody.reason", "MoveBody.assignee",
         "ReasonBody.reason", "ReviewBody.feedback",

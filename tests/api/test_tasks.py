@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from taskline import Status, Taskline
+from taskline.cli import app as cli_app
 from taskline.config import Config
+from taskline.models import NewTask
 from taskline.tools.mcp import McpServerConfig
 from taskline.views import TaskDetailView, TaskView
 
@@ -211,3 +216,37 @@ def test_a_task_runs_in_a_copy_with_copy_true(
                    " (--workspace DIR)"},
     )  # fmt: skip
     assert [task.id for task in served.list_tasks()] == [task_id]
+
+
+def test_the_cli_creates_what_the_api_creates_from_every_field(
+    client: TestClient, served: Taskline, database_url: str, tmp_path: Path
+) -> None:
+    body: dict[str, Any] = {
+        "title": "Everything", "description": "all of it", "type": "docs", "priority": "high",
+        "criteria": ["one", "two"], "checks": ["true"], "expected_artifacts": ["a.md"],
+        "budget_usd": 1.25, "budget_tokens": 5000, "max_turns": 7, "timeout_seconds": 90.0,
+        "check_timeout_seconds": 30.0, "ignore": ["*.log"], "deadline": "2030-01-02T03:04:05Z",
+        "reviewers": ["coder"], "human_review": True, "max_rework": 3,
+        "workspace": str(tmp_path), "copy": False, "depends_on": [],
+    }  # fmt: skip
+    assert sorted(body) == sorted(
+        field.alias or name for name, field in NewTask.model_fields.items()
+    )
+    cli = CliRunner(env={"TASKLINE_HOME": str(served.home), "TASKLINE_DATABASE_URL": database_url})
+
+    said = cli.invoke(cli_app, [
+        "task", "create", "Everything", "-d", "all of it", "--type", "docs",
+        "--priority", "high", "--criterion", "one", "--criterion", "two", "--check", "true",
+        "--expect", "a.md", "--budget-usd", "1.25", "--budget-tokens", "5000",
+        "--max-turns", "7", "--timeout", "90", "--check-timeout", "30", "--ignore", "*.log",
+        "--deadline", "2030-01-02T03:04:05+00:00", "--reviewer", "coder", "--human-review",
+        "--max-rework", "3", "--workspace", str(tmp_path), "--json",
+    ])  # fmt: skip
+    answered = client.post("/api/tasks", json=body)
+
+    assert said.exit_code == 0, said.output
+    assert answered.status_code == 201, answered.text
+    varying = ("id", "created_at", "updated_at", "transitions")
+    printed = {k: v for k, v in json.loads(said.stdout).items() if k not in varying}
+    assert printed == {k: v for k, v in answered.json().items() if k not in varying}
+

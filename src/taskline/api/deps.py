@@ -7,8 +7,8 @@ from typing import Annotated, cast
 from fastapi import Depends, Path, Request
 
 from taskline.api.background import BackgroundRuns
-from taskline.api.bodies import storable
 from taskline.errors import NotFoundError
+from taskline.models import storable
 from taskline.service import Taskline
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from taskline.api.bodies import INT32_MAX, Text
 from taskline.api.deps import TaskId, Tl
 from taskline.api.errors import NOT_FOUND
 from taskline.api.tasks import DEFAULT_PAGE, MAX_PAGE
 from taskline.api.views import MetricsReport, MetricsRow
+from taskline.models import INT32_MAX, StorableText
 from taskline.records import TaskMetrics
 
 router = APIRouter(prefix="/api", tags=["metrics"])
@@ -46,7 +46,7 @@ def rows(
     ] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=INT32_MAX, description="Skip this many first.")] = 0,
     after: Annotated[
-        Text | None,
+        StorableText | None,
         Query(
             description="A task id: start past it, in the order asked for; the last id of a"
             " page fetches the next."

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Body, Query, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from taskline.api.bodies import INT32_MAX, AssignBody, MoveBody, ReasonBody, TaskBody, Text
+from taskline.api.bodies import AssignBody, MoveBody, ReasonBody
 from taskline.api.deps import TaskId, Tl
 from taskline.api.errors import NOT_FOUND, REFUSED
 from taskline.lifecycle import Status
-from taskline.models import Task
+from taskline.models import INT32_MAX, NewTask, StorableText, Task
 from taskline.service import Taskline
 from taskline.views import TaskDetailView, TaskView
 
@@ -34,7 +34,7 @@ def task_response(tl: Taskline, task: Task, code: int = status.HTTP_200_OK) -> J
 def list_tasks(
     tl: Tl,
     status: Annotated[Status | None, Query(description="Only tasks in this status.")] = None,
-    assignee: Annotated[Text | None, Query(description="Only tasks of this agent.")] = None,
+    assignee: Annotated[StorableText | None, Query(description="Only tasks of this agent.")] = None,
     order: Annotated[
         Literal["oldest", "newest"], Query(description="Creation order, oldest first or not.")
     ] = "oldest",
@@ -43,7 +43,7 @@ def list_tasks(
     ] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=INT32_MAX, description="Skip this many first.")] = 0,
     after: Annotated[
-        Text | None,
+        StorableText | None,
         Query(
             description="A task id: start past it, in the order asked for. Ids sort in creation"
             " order, so the last id of a page fetches the next one even while tasks are added."
@@ -68,30 +68,9 @@ def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskView, responses=REFUSED)
-def create_task(body: TaskBody, tl: Tl) -> JSONResponse:
+def create_task(body: NewTask, tl: Tl) -> JSONResponse:
     """Create a task in CREATED."""
-    task = tl.create_task(
-        body.title,
-        description=body.description,
-        type=body.type,
-        priority=body.priority,
-        criteria=body.criteria,
-        checks=body.checks,
-        expected_artifacts=body.expected_artifacts,
-        depends_on=body.depends_on,
-        budget_usd=body.budget_usd,
-        budget_tokens=body.budget_tokens,
-        max_turns=body.max_turns,
-        timeout_seconds=body.timeout_seconds,
-        check_timeout_seconds=body.check_timeout_seconds,
-        ignore=body.ignore,
-        deadline=body.deadline,
-        reviewers=body.reviewers,
-        human_review=body.human_review,
-        max_rework=body.max_rework,
-        workspace=body.workspace,
-        copy=body.copy_,
-    )
+    task = tl.create_task(body)
     return task_response(tl, task, status.HTTP_201_CREATED)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic.fields import FieldInfo
 
 from taskline import render
 from taskline.cli.common import (
@@ -24,144 +25,135 @@ from taskline.cli.common import (
 from taskline.cli.work import execute, finish
 from taskline.errors import NotFoundError
 from taskline.lifecycle import Status
-from taskline.models import PRIORITIES, Task
+from taskline.models import PRIORITIES, NewTask, Task
 from taskline.service import Taskline
 from taskline.views import TaskDetailView, TaskView
 
+Many = list[str] | None
+"""A repeatable option; not given means the field's default."""
 
-@task_app.command("create")
-def task_create(
-    title: Annotated[
+# How `taskline task create` and `taskline run` take each field of `NewTask`, in the
+# order --help lists them: the one list of the options, kept equal to the model's fields
+# by tests/test_cli_create.py. Defaults come from the model.
+CREATE_OPTIONS: dict[str, Any] = {
+    "title": Annotated[
         str, typer.Argument(metavar="TITLE", help="One line saying what is to be done.")
     ],
-    description: Annotated[str, typer.Option("--description", "-d", help="Full context.")] = "",
-    criterion: Annotated[
-        list[str] | None, typer.Option(help="An acceptance criterion (repeatable).")
-    ] = None,
-    check: Annotated[
-        list[str] | None,
-        typer.Option(help="A shell command that must exit 0 at review (repeatable)."),
-    ] = None,
-    expect: Annotated[
-        list[str] | None, typer.Option(help="An expected artifact, e.g. a path (repeatable).")
-    ] = None,
-    task_type: Annotated[str, typer.Option("--type", help="Kind of work.")] = "general",
-    priority: Annotated[str, typer.Option(help=f"One of {', '.join(PRIORITIES)}.")] = "normal",
-    budget_usd: Annotated[
+    "description": Annotated[str, typer.Option("--description", "-d", help="Full context.")],
+    "criteria": Annotated[
+        Many, typer.Option("--criterion", help="An acceptance criterion (repeatable).")
+    ],
+    "checks": Annotated[
+        Many,
+        typer.Option("--check", help="A shell command that must exit 0 at review (repeatable)."),
+    ],
+    "expected_artifacts": Annotated[
+        Many, typer.Option("--expect", help="An expected artifact, e.g. a path (repeatable).")
+    ],
+    "type": Annotated[str, typer.Option("--type", help="Kind of work.")],
+    "priority": Annotated[str, typer.Option(help=f"One of {', '.join(PRIORITIES)}.")],
+    "budget_usd": Annotated[
         str | None, typer.Option("--budget-usd", help="Spending limit in USD.")
-    ] = None,
-    budget_tokens: Annotated[
+    ],
+    "budget_tokens": Annotated[
         int | None,
         typer.Option(
             "--budget-tokens", help="Token limit (input + output), for any model, priced or not."
         ),
-    ] = None,
-    max_turns: Annotated[int | None, typer.Option(help="Most LLM calls per run.")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Wall-clock limit per run, in seconds.")
-    ] = None,
-    check_timeout: Annotated[
+    ],
+    "max_turns": Annotated[int | None, typer.Option(help="Most LLM calls per run.")],
+    "timeout_seconds": Annotated[
+        float | None, typer.Option("--timeout", help="Wall-clock limit per run, in seconds.")
+    ],
+    "check_timeout_seconds": Annotated[
         float | None,
-        typer.Option(help="Wall-clock limit of each check, in seconds (default from config)."),
-    ] = None,
-    deadline: Annotated[
+        typer.Option(
+            "--check-timeout",
+            help="Wall-clock limit of each check, in seconds (default from config).",
+        ),
+    ],
+    "deadline": Annotated[
         str | None, typer.Option(help="Due date, ISO 8601 (local time if no zone).")
-    ] = None,
-    workspace: Annotated[Path | None, typer.Option(help="Directory the agent works in.")] = None,
-    copy: Annotated[
+    ],
+    "workspace": Annotated[Path | None, typer.Option(help="Directory the agent works in.")],
+    "copy": Annotated[
         bool,
         typer.Option(
             "--copy",
             help="Work in a copy of the --workspace DIR; `taskline artifacts ID --apply`"
             " writes the work back.",
         ),
-    ] = False,
-    ignore: Annotated[
-        list[str] | None,
+    ],
+    "ignore": Annotated[
+        Many,
         typer.Option(
             help="A path or gitignore pattern whose changes are no artifacts (repeatable)."
         ),
-    ] = None,
-    depends_on: Annotated[
-        list[str] | None, typer.Option(help="A task that must be COMPLETED first (repeatable).")
-    ] = None,
-    reviewer: Annotated[
-        list[str] | None, typer.Option(help="A reviewer agent (repeatable).")
-    ] = None,
-    human_review: Annotated[
+    ],
+    "depends_on": Annotated[
+        Many, typer.Option(help="A task that must be COMPLETED first (repeatable).")
+    ],
+    "reviewers": Annotated[Many, typer.Option("--reviewer", help="A reviewer agent (repeatable).")],
+    "human_review": Annotated[
         bool, typer.Option(help="Wait for a person's approval before COMPLETED.")
-    ] = False,
-    max_rework: Annotated[int, typer.Option(help="Rejected reviews before FAILED.")] = 2,
-    as_json: JsonFlag = False,
-) -> None:
+    ],
+    "max_rework": Annotated[int, typer.Option(help="Rejected reviews before FAILED.")],
+}
+
+
+def _create_parameters() -> list[inspect.Parameter]:
+    """`CREATE_OPTIONS` as parameters of a command, each defaulting as the model does."""
+    fields = {field.alias or name: field for name, field in NewTask.model_fields.items()}
+    return [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=_default(fields[name]),
+        )
+        for name, annotation in CREATE_OPTIONS.items()
+    ]
+
+
+def _default(field: FieldInfo) -> Any:
+    if field.is_required():
+        return inspect.Parameter.empty
+    # a repeatable option not given is None: Typer shows no `[default: []]`
+    return None if isinstance(field.default, list) else field.default
+
+
+def create_from_options(tl: Taskline, options: dict[str, Any]) -> Task:
+    """Create a task from the `task create` options (shared with `taskline run`): those not
+    given are left to the model's and the config's defaults."""
+    fields = {name: options[name] for name in CREATE_OPTIONS if options[name] is not None}
+    if "depends_on" in fields:
+        fields["depends_on"] = [_dependency(tl, text) for text in fields["depends_on"]]
+    if "deadline" in fields:
+        fields["deadline"] = _parse_deadline(fields["deadline"])
+    if "workspace" in fields:
+        fields["workspace"] = fields["workspace"].resolve()
+    return tl.create_task(fields.pop("title"), **fields)
+
+
+def task_create(*, as_json: bool = False, **options: Any) -> None:
     """Create a task and print its id."""
     with _taskline() as tl:
-        task = create_from_options(tl, **locals_of_create(locals()))
+        task = create_from_options(tl, options)
         if as_json:
             _print_json(TaskView.of(task, tl.transitions(task.id)).model_dump(mode="json"))
         else:
             typer.echo(task.id)
 
 
-CREATE_OPTIONS = (
-    "title", "description", "criterion", "check", "expect", "task_type", "priority",
-    "budget_usd", "budget_tokens", "max_turns", "timeout", "check_timeout", "deadline",
-    "workspace", "copy", "ignore", "depends_on", "reviewer", "human_review", "max_rework",
-)  # fmt: skip
-
-
-def locals_of_create(values: dict[str, Any]) -> dict[str, Any]:
-    """The `task create` options among `values`."""
-    return {name: values[name] for name in CREATE_OPTIONS}
-
-
-def create_from_options(
-    tl: Taskline,
-    *,
-    title: str,
-    description: str,
-    criterion: list[str] | None,
-    check: list[str] | None,
-    expect: list[str] | None,
-    task_type: str,
-    priority: str,
-    budget_usd: str | None,
-    budget_tokens: int | None,
-    max_turns: int | None,
-    timeout: float | None,
-    check_timeout: float | None,
-    deadline: str | None,
-    workspace: Path | None,
-    copy: bool,
-    ignore: list[str] | None,
-    depends_on: list[str] | None,
-    reviewer: list[str] | None,
-    human_review: bool,
-    max_rework: int,
-) -> Task:
-    """Create a task from the `task create` options (shared with `taskline run`)."""
-    return tl.create_task(
-        title,
-        description=description,
-        type=task_type,
-        priority=priority,
-        criteria=criterion or (),
-        checks=check or (),
-        expected_artifacts=expect or (),
-        depends_on=[_dependency(tl, text) for text in depends_on or ()],
-        budget_usd=budget_usd,
-        budget_tokens=budget_tokens,
-        max_turns=max_turns,
-        timeout_seconds=timeout,
-        check_timeout_seconds=check_timeout,
-        ignore=ignore or (),
-        deadline=None if deadline is None else _parse_deadline(deadline),
-        reviewers=reviewer or (),
-        human_review=human_review,
-        max_rework=max_rework,
-        workspace=None if workspace is None else workspace.resolve(),
-        copy=copy,
-    )
+task_create.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        *_create_parameters(),
+        inspect.Parameter(
+            "as_json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonFlag, default=False
+        ),
+    ]
+)
+task_app.command("create")(task_create)
 
 
 def _dependency(tl: Taskline, text: str) -> str:
@@ -200,15 +192,13 @@ def run(agent: str, **options: Any) -> None:
     """Create a task, assign it to AGENT and run it; print the new task's id."""
     with _taskline() as tl:
         tl.get_agent(agent)  # a mistyped --agent must not leave a task behind
-        task = create_from_options(tl, **options)
+        task = create_from_options(tl, options)
         tl.assign(task.id, agent)
         typer.echo(task.id)  # first, so a script has the id even when the run fails
         finish(execute(tl, task.id, None), tl, err=True)
 
 
-# `taskline run` takes every `task create` option plus --agent: one definition of the
-# options serves both commands.
-_create_parameters = inspect.signature(task_create, eval_str=True).parameters
+# `taskline run` takes every `task create` option plus --agent.
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         inspect.Parameter(
@@ -216,11 +206,7 @@ run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[str, typer.Option(help="The agent to run it.")],
         ),
-        *(
-            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-            for name, p in _create_parameters.items()
-            if name in CREATE_OPTIONS
-        ),
+        *_create_parameters(),
     ]
 )
 app.command("run")(run)
