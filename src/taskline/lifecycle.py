@@ -52,6 +52,11 @@ INITIAL = Status.CREATED
 TERMINAL: frozenset[Status] = frozenset({S.COMPLETED, S.CANCELLED})
 """Statuses a task never leaves."""
 
+ENDED: frozenset[Status] = TERMINAL | {S.FAILED}
+"""Statuses in which no run goes on and none starts by itself: the terminal ones, and
+FAILED, which waits for someone to retry. A task's event stream ends there, and the
+dashboard counts these tasks as finished."""
+
 # The order statuses are listed in everywhere (CLI, errors, dashboard).
 ORDER: tuple[Status, ...] = tuple(Status)
 

@@ -28,7 +28,7 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 def test_every_api_endpoint_refuses_a_missing_or_wrong_token(app: FastAPI) -> None:
     routes = api_routes(app)
-    assert len(routes) == 24
+    assert len(routes) == 25
     refused: list[dict[str, str]] = [
         {},
         {"Authorization": "Bearer wrong"},

@@ -52,7 +52,7 @@ def test_no_request_makes_the_server_fail(
 
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
 
-    assert len(operations) == 25
+    assert len(operations) == 26
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and not can_be_invalid(operation):
             continue

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from taskline import Status, Taskline
 from taskline.cli import app as cli_app
 from taskline.config import Config
-from taskline.models import NewTask
+from taskline.lifecycle import ORDER, allowed_targets
+from taskline.models import PRIORITIES, NewTask
 from taskline.tools.mcp import McpServerConfig
 from taskline.views import TaskDetailView, TaskView
 
@@ -250,3 +251,19 @@ def test_the_cli_creates_what_the_api_creates_from_every_field(
     printed = {k: v for k, v in json.loads(said.stdout).items() if k not in varying}
     assert printed == {k: v for k, v in answered.json().items() if k not in varying}
 
+
+def test_the_lifecycle_is_the_table_and_the_priorities(client: TestClient) -> None:
+    answered = client.get("/api/lifecycle")
+
+    assert answered.status_code == 200
+    assert answered.json() == {
+        "statuses": [s.value for s in ORDER],
+        "initial": "CREATED",
+        "terminal": ["COMPLETED", "CANCELLED"],
+        "ended": ["COMPLETED", "CANCELLED", "FAILED"],
+        "moves": {s.value: [t.value for t in allowed_targets(s)] for s in ORDER},
+        "priorities": list(PRIORITIES),
+    }
+    assert answered.json()["moves"]["IN_REVIEW"] == [
+        "IN_PROGRESS", "COMPLETED", "BLOCKED", "CANCELLED", "FAILED"
+    ]  # fmt: skip

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskline.api import agents, errors, metrics, records, stream, tasks, work
+from taskline.api import agents, errors, lifecycle, metrics, records, stream, tasks, work
 from taskline.api.auth import require_token
 from taskline.api.background import BackgroundRuns
 from taskline.api.guard import DEFAULT_MAX_BODY_BYTES, Guard
@@ -106,7 +106,7 @@ def create_app(
     errors.install(app)
 
     guarded = APIRouter(dependencies=[Depends(require_token)], responses=errors.COMMON)
-    for module in (agents, tasks, work, records, metrics):
+    for module in (agents, tasks, work, records, metrics, lifecycle):
         guarded.include_router(module.router)
     app.include_router(guarded)
     app.include_router(stream.router)

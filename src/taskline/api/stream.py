@@ -33,13 +33,12 @@ from taskline.api.deps import ExistingTaskId, Runs, Tl
 from taskline.api.errors import COMMON, NOT_FOUND, Responses
 from taskline.api.views import ProgressView
 from taskline.engine.events import ProgressEvent
-from taskline.lifecycle import Status
+from taskline.lifecycle import ENDED, Status
 from taskline.models import Task
 from taskline.records import Review
 from taskline.service import Taskline
 
 POLL_SECONDS = 0.5
-ENDED = frozenset({Status.COMPLETED, Status.CANCELLED, Status.FAILED})
 
 # Errors are JSON even here: declared by hand, or FastAPI would list them as text/event-stream.
 JSON_ERRORS: Responses = {

@@ -1,5 +1,5 @@
-"""What the HTTP API alone answers, as OpenAPI schemas: errors, health, previews,
-metrics reports and progress events.
+"""What the HTTP API alone answers, as OpenAPI schemas: errors, health, the lifecycle,
+previews, metrics reports and progress events.
 
 Tasks, runs, artifacts and costs are answered as `taskline.views`, the models
 `taskline ... --json` prints; the API never shapes a record of its own.
@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from taskline.lifecycle import ENDED, INITIAL, ORDER, TERMINAL, Status, allowed_targets
+from taskline.models import PRIORITIES, Priority
 from taskline.records import ChangeKind
 from taskline.views import TaskView
 
@@ -34,6 +36,37 @@ class Health(_View):
 
     status: Literal["ok"]
     """Always `ok`."""
+
+
+class Lifecycle(_View):
+    """The statuses a task goes through, the moves between them, and the priorities: what
+    `taskline.lifecycle` and `taskline.models` define, for clients such as the dashboard."""
+
+    statuses: list[Status]
+    """Every status, in the order taskline lists them."""
+    initial: Status
+    """The status every task starts in."""
+    terminal: list[Status]
+    """Statuses a task never leaves."""
+    ended: list[Status]
+    """Statuses in which no run goes on and none starts by itself: the terminal ones and
+    FAILED (which waits for a retry). A task's event stream ends there."""
+    moves: dict[Status, list[Status]]
+    """For each status, the statuses a task in it may move to, in order."""
+    priorities: list[Priority]
+    """Every priority, least urgent first."""
+
+    @classmethod
+    def current(cls) -> Lifecycle:
+        """The lifecycle this taskline enforces."""
+        return cls(
+            statuses=list(ORDER),
+            initial=INITIAL,
+            terminal=[s for s in ORDER if s in TERMINAL],
+            ended=[s for s in ORDER if s in ENDED],
+            moves={s: list(allowed_targets(s)) for s in ORDER},
+            priorities=list(PRIORITIES),
+        )
 
 
 class PreviewView(_View):

@@ -49,6 +49,25 @@ export async function post(path, body = {}) {
   return (await request("POST", path, body)).json();
 }
 
+let lifecycleOnce = null;
+
+/** The statuses, the moves the lifecycle table allows and the priorities (`/api/lifecycle`),
+ * asked once: the dashboard keeps no copy of its own. */
+export function lifecycle() {
+  lifecycleOnce ??= get("/api/lifecycle").catch((e) => { lifecycleOnce = null; throw e; });
+  return lifecycleOnce;
+}
+
+/** The body `POST /api/tasks` takes, from the OpenAPI schema: its fields in order, each with
+ * its JSON schema and whether it is required. */
+export async function newTaskFields() {
+  const schema = await get("/openapi.json");
+  const ref = schema.paths["/api/tasks"].post.requestBody.content["application/json"].schema.$ref;
+  const body = schema.components.schemas[ref.split("/").pop()];
+  const required = new Set(body.required || []);
+  return Object.entries(body.properties).map(([name, spec]) => ({ name, spec, required: required.has(name) }));
+}
+
 export function taskPath(id, rest = "") {
   return `/api/tasks/${encodeURIComponent(id)}${rest}`;
 }

@@ -1,7 +1,7 @@
 // The task board: one lane per status, with filters, refreshed every few seconds.
 
-import { getPage } from "./api.js";
-import { ENDED, STATUSES, ago, h, pill, put } from "./dom.js";
+import { getPage, lifecycle } from "./api.js";
+import { ago, h, pill, put } from "./dom.js";
 
 const REFRESH_MS = 4000;
 const SHOWN = 1000;  // the newest tasks, one page: the most the API gives at once
@@ -32,6 +32,10 @@ function select(label, options, onchange, current = "") {
 }
 
 export async function board(main) {
+  const { statuses, ended, priorities } = await lifecycle();
+  const isEnded = new Set(ended);
+  // A lane per status: those still under way first, then the ended ones, each in lifecycle order.
+  const lanesOrder = [...statuses.filter((s) => !isEnded.has(s)), ...statuses.filter((s) => isEnded.has(s))];
   const filter = { text: "", assignee: "", priority: "", type: "", hideEnded: false };
   let tasks = [];
   let total = 0;
@@ -43,7 +47,7 @@ export async function board(main) {
     h("input", { type: "search", placeholder: "Filter by title, id or summary", "aria-label": "filter",
       oninput: (e) => { filter.text = e.target.value.toLowerCase(); render(); } }),
     assignees,
-    select("priority", ["urgent", "high", "normal", "low"], (v) => { filter.priority = v; render(); }),
+    select("priority", [...priorities].reverse(), (v) => { filter.priority = v; render(); }),
     types,
     h("label", { class: "check" },
       h("input", { type: "checkbox", onchange: (e) => { filter.hideEnded = e.target.checked; render(); } }),
@@ -62,7 +66,7 @@ export async function board(main) {
       && (!filter.assignee || task.assignee === filter.assignee)
       && (!filter.priority || task.priority === filter.priority)
       && (!filter.type || task.type === filter.type)
-      && !(filter.hideEnded && ENDED.has(task.status));
+      && !(filter.hideEnded && isEnded.has(task.status));
   }
 
   function render() {
@@ -70,9 +74,9 @@ export async function board(main) {
     count.textContent = total > tasks.length
       ? `${shown.length} of the newest ${tasks.length} tasks (${total} in all)`
       : `${shown.length} of ${tasks.length} tasks`;
-    put(lanes, STATUSES.map((status) => {
+    put(lanes, lanesOrder.map((status) => {
       const inLane = shown.filter((t) => t.status === status);
-      if (filter.hideEnded && ENDED.has(status)) return null;
+      if (filter.hideEnded && isEnded.has(status)) return null;
       return h("section", { class: "lane", "data-status": status },
         h("header", {}, pill(status), h("span", { class: "muted" }, String(inLane.length))),
         inLane.slice(0, 200).map(card),

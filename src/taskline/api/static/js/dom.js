@@ -43,11 +43,6 @@ export function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-export const STATUSES = [
-  "CREATED", "ASSIGNED", "IN_PROGRESS", "IN_REVIEW", "BLOCKED", "COMPLETED", "FAILED", "CANCELLED",
-];
-export const ENDED = new Set(["COMPLETED", "CANCELLED", "FAILED"]);
-
 export function pill(status) {
   return h("span", { class: `pill s-${status}` }, status.replace("_", " "));
 }

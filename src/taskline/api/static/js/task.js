@@ -1,7 +1,7 @@
 // The task page: what the task is, where it is, what its runs did; actions and live updates.
 
-import { get, post, stream, taskPath } from "./api.js";
-import { ENDED, h, pill, put, toast, usd, when } from "./dom.js";
+import { get, lifecycle, post, stream, taskPath } from "./api.js";
+import { h, pill, put, toast, usd, when } from "./dom.js";
 import { figure } from "./charts.js";
 import {
   artifactsView, costChart, reviewsView, runsView, tiles, timeline,
@@ -19,7 +19,7 @@ function describe(event) {
 }
 
 export async function task(main, id) {
-  const agents = await get("/api/agents");
+  const [agents, { moves, ended }] = await Promise.all([get("/api/agents"), lifecycle()]);
   const head = h("div", { class: "task-head" });
   const actions = h("div", { class: "actions" });
   const live = h("div", { class: "live", hidden: true });
@@ -74,12 +74,15 @@ export async function task(main, id) {
   function actionBar(t) {
     const pick = h("select", { "aria-label": "agent" }, agents.map((a) =>
       h("option", { value: a.name, selected: a.name === t.assignee }, a.name)));
+    const allowed = moves[t.status];
     const can = {
-      assign: ["CREATED", "ASSIGNED", "FAILED"].includes(t.status) && agents.length,
-      run: ["ASSIGNED", "FAILED"].includes(t.status),
-      block: ["ASSIGNED", "IN_PROGRESS", "IN_REVIEW"].includes(t.status),
-      unblock: t.status === "BLOCKED",
-      cancel: !["COMPLETED", "CANCELLED"].includes(t.status),
+      // to ASSIGNED, or to another agent while ASSIGNED; a BLOCKED task's way there is Unblock
+      assign: (allowed.includes("ASSIGNED") || t.status === "ASSIGNED") && t.status !== "BLOCKED"
+        && agents.length,
+      run: t.status === "ASSIGNED" || t.status === "FAILED",  // a run, or a retry
+      block: allowed.includes("BLOCKED"),
+      unblock: t.status === "BLOCKED" && allowed.includes("ASSIGNED"),
+      cancel: allowed.includes("CANCELLED"),
     };
     return [
       can.assign ? h("span", { class: "assign" }, pick,
@@ -138,7 +141,7 @@ export async function task(main, id) {
   }
 
   function follow() {
-    if (source || ENDED.has(current.status)) return;
+    if (source || ended.includes(current.status)) return;
     source = stream(id);
     live.hidden = false;
     live.textContent = "live: following the task";
