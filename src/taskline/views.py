@@ -20,6 +20,7 @@ from taskline.costs import CostTotals, total
 from taskline.lifecycle import Status
 from taskline.models import Task, TaskEvent, Transition
 from taskline.records import (
+    FAILURE_CATEGORIES,
     Artifact,
     CostRecord,
     Review,
@@ -38,9 +39,9 @@ class _View(BaseModel):
 class Failure(_View):
     """Why a task FAILED."""
 
-    category: str | None
-    """One of `timeout`, `max_turns`, `budget_exhausted`, `provider_error`, `stagnation`,
-    `malformed_output`, `review_rejected` or `crashed`."""
+    category: str | None = Field(
+        description="One of " + ", ".join(f"`{c}`" for c in FAILURE_CATEGORIES) + "."
+    )
     message: str | None
     """The failure in words."""
 

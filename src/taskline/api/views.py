@@ -15,9 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from taskline.lifecycle import ENDED, INITIAL, ORDER, TERMINAL, Status, allowed_targets
 from taskline.models import PRIORITIES, Priority
 from taskline.records import ChangeKind
-from taskline.views import TaskView
-
-__all__ = ["TaskView"]  # answered by api/work.py too; defined with the other record views
+from taskline.views import TaskView as TaskView  # api/work.py answers it too
 
 
 class _View(BaseModel):
