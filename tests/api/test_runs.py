@@ -37,7 +37,10 @@ def test_a_run_is_202_and_goes_on_to_completed(client: TestClient, served: Taskl
     started = client.post(f"/api/tasks/{task_id}/run")
     events = follow(client, task_id)
 
-    assert (started.status_code, started.json()["status"]) == (202, "IN_PROGRESS")
+    # The 202 shows the task as it is when the answer is written: the run goes on
+    # meanwhile, and a short one may be past IN_PROGRESS already.
+    assert started.status_code == 202
+    assert started.json()["status"] in {"IN_PROGRESS", "IN_REVIEW", "COMPLETED"}
     assert events[-1].data == {"status": "COMPLETED", "reason": "finished"}
     done = served.get_task(task_id)
     assert (done.status, done.summary) == (Status.COMPLETED, "Wrote hello.txt.")
