@@ -46,12 +46,12 @@ from dbos import _dbos as dbos_internals
 
 from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor
-from taskline.errors import StoreError, TasklineError
+from taskline.errors import StoreError
 from taskline.ids import new_id
 from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
 from taskline.protocols import Steps, Store
-from taskline.store.base import first_line
+from taskline.store.base import first_line, one_line_for_known_faults
 from taskline.store.engine import normalize_url, without_password
 from taskline.version import __version__
 
@@ -214,19 +214,6 @@ def system_database_url(store_url: str, home: Path) -> str:
     return url
 
 
-def _one_line_for_known_faults(record: logging.LogRecord) -> bool:
-    """DBOS logs a workflow's exception with its traceback; for a fault of ours or of a
-    database (already reported to the run's caller as one line) a line is enough."""
-    if record.exc_info and isinstance(record.exc_info[1], (TasklineError, sa.exc.DBAPIError)):
-        error = record.exc_info[1]
-        reason = first_line(error.orig) if isinstance(error, sa.exc.DBAPIError) else str(error)
-        record.msg = f"{record.getMessage().rstrip(':')}: {reason}"
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
-    return True
-
-
 def launch(
     taskline: Host,
     *,
@@ -258,7 +245,7 @@ def launch(
         config["executor_id"] = executor_id
     if url.startswith("sqlite"):
         config["system_database_engine"] = _sqlite_engine(url)
-    logging.getLogger("dbos").addFilter(_one_line_for_known_faults)  # once: a set
+    logging.getLogger("dbos").addFilter(one_line_for_known_faults)  # once: a set
     try:
         DBOS(config=config)  # type: ignore[arg-type]
         if worker_concurrency is None:

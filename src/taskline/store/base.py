@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from taskline.errors import StoreError
+from taskline.errors import StoreError, TasklineError
 from taskline.store.engine import WRITE, without_password
 
 ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
@@ -94,3 +97,27 @@ def first_line(error: BaseException | None) -> str:
     """The first line of a driver's message (the rest is SQL and parameters)."""
     text = str(error).strip() if error is not None else ""
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def one_line_for_known_faults(record: logging.LogRecord) -> bool:
+    """A log filter: a record of a fault of ours or of a database loses its traceback and
+    keeps one line. DBOS logs a workflow's exception with its traceback, and SQLAlchemy's
+    pool a connection it could not reset once the database went away; the command that
+    met the fault says so itself, in one line."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, TasklineError | DBAPIError) or _driver_error(error):
+        reason = first_line(error.orig) if isinstance(error, DBAPIError) else first_line(error)
+        record.msg = f"{record.getMessage().rstrip(':')}: {reason}"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
+def _driver_error(error: BaseException | None) -> bool:
+    """An error of a database driver: sqlite3's, or psycopg's once it was loaded (a process
+    that never loaded it can meet none of its errors, and need not pay for its import)."""
+    psycopg = sys.modules.get("psycopg")
+    return isinstance(error, sqlite3.Error) or (
+        psycopg is not None and isinstance(error, psycopg.Error)
+    )

@@ -1,0 +1,55 @@
+"""A database's faults logged by a background thread are one line, not a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+
+import psycopg
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from taskline.errors import StoreError
+from taskline.store.base import one_line_for_known_faults
+
+
+def _record(message: str, error: BaseException) -> logging.LogRecord:
+    try:
+        raise error
+    except BaseException:
+        exc_info = sys.exc_info()
+    return logging.LogRecord("dbos", logging.ERROR, __file__, 1, message, None, exc_info)
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed\nmore")),
+            "Exception during reset or similar: server closed",
+        ),
+        (
+            psycopg.OperationalError("connection refused\ndetail"),
+            "Exception during reset or similar: connection refused",
+        ),
+        (
+            sqlite3.OperationalError("disk I/O error"),
+            "Exception during reset or similar: disk I/O error",
+        ),
+        (StoreError("database is gone"), "Exception during reset or similar: database is gone"),
+    ],
+)
+def test_a_fault_of_a_database_or_ours_is_one_line(error: BaseException, line: str) -> None:
+    record = _record("Exception during reset or similar:", error)
+    assert one_line_for_known_faults(record) is True
+    assert (record.getMessage(), record.exc_info) == (line, None)
+    assert logging.Formatter("%(message)s").format(record) == line
+
+
+def test_any_other_error_keeps_its_traceback() -> None:
+    record = _record("Exception in callback", ValueError("a bug"))
+    assert one_line_for_known_faults(record) is True
+    formatted = logging.Formatter("%(message)s").format(record)
+    assert formatted.startswith("Exception in callback\nTraceback (most recent call last):")
+    assert formatted.endswith("ValueError: a bug")
