@@ -55,7 +55,7 @@ class Deployment:
             return subprocess.Popen([SCRIPT, *args], env=self.env, stdout=log, stderr=log)
 
     def new_task(
-        self, name: str, delay_seconds: float = 0.05, gate: Path | None = None
+        self, name: str, delay_seconds: float = 0.05, gate: Path | None = None, **fields: Any
     ) -> tuple[str, Path]:
         """A task assigned to its own scripted agent; returns its id and the agent's ledger.
 
@@ -76,7 +76,7 @@ class Deployment:
         )
         with self.library() as tl:
             tl.add_agent(name, model=f"scripted:{script}")
-            task = tl.create_task(name, max_turns=20)
+            task = tl.create_task(name, max_turns=20, **fields)
             tl.assign(task.id, name)
         return task.id, ledger
 
@@ -314,3 +314,32 @@ def test_a_run_is_checked_and_run_on_one_executor(deployment: Deployment, mode: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "COMPLETED 1\n"
+
+
+def test_a_budgeted_run_resumed_after_its_last_call_ends_within_its_budget(
+    deployment: Deployment,
+) -> None:
+    # The budget pays for exactly the six calls. The check waits for a file the test
+    # writes only after killing the run there, in review, with every call answered; the
+    # resumed run replays the six turns and must not count them as spent before a call.
+    task_id, ledger = deployment.new_task(
+        "budgeted",
+        delay_seconds=0,
+        budget_usd=COST * (TURNS + 1),
+        checks=["until [ -e go ]; do sleep 0.05; done"],
+    )
+    process = deployment.start("task", "run", task_id)
+    wait_for(lambda: [r["state"] for r in deployment.costs(task_id)] == ["answered"] * (TURNS + 1))
+    wait_for(lambda: deployment.show(task_id)["status"] == "IN_REVIEW")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    workspace = Path(deployment.env["TASKLINE_HOME"]) / "workspaces" / task_id
+    (workspace / "go").touch()
+
+    deployment.cli("task", "run", task_id)
+
+    shown = deployment.show(task_id)
+    assert (shown["status"], shown["failure"]) == ("COMPLETED", None)
+    assert ledger_lines(ledger) == TURNS + 1
+    assert [r["state"] for r in deployment.costs(task_id)] == ["answered"] * (TURNS + 1)
+    assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * (TURNS + 1)
