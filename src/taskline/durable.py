@@ -155,6 +155,9 @@ _gate = _StepGate()
 class DbosSteps:
     """Steps checkpointed by DBOS: a replayed workflow gets their recorded results."""
 
+    replays = True
+    """A step whose work was done but not checkpointed before a crash runs again."""
+
     async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
         """Run the coroutine function `fn(*args)` as the DBOS step `name`."""
         options: StepOptions = {"name": name}

@@ -198,6 +198,12 @@ class Steps(Protocol):
     so a step must be a whole unit: its effects done, its result returned.
     """
 
+    @property
+    def replays(self) -> bool:
+        """Whether a step may run again after a crash that came after its work and before
+        its checkpoint: the step must then know its own work (`Executor._replayed`)."""
+        ...
+
     async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
         """Run the coroutine function `fn(*args)` as the step `name`."""
         ...

@@ -47,9 +47,13 @@ def test_a_fault_of_a_database_or_ours_is_one_line(error: BaseException, line: s
     assert logging.Formatter("%(message)s").format(record) == line
 
 
-def test_any_other_error_keeps_its_traceback() -> None:
-    record = _record("Exception in callback", ValueError("a bug"))
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("a bug"), sqlite3.ProgrammingError("a bug"), psycopg.ProgrammingError("a bug")],
+)
+def test_any_other_error_keeps_its_traceback(error: Exception) -> None:
+    record = _record("Exception in callback", error)
     assert one_line_for_known_faults(record) is True
     formatted = logging.Formatter("%(message)s").format(record)
     assert formatted.startswith("Exception in callback\nTraceback (most recent call last):")
-    assert formatted.endswith("ValueError: a bug")
+    assert formatted.endswith(f"{type(error).__name__}: a bug")

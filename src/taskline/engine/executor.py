@@ -53,6 +53,7 @@ RUN_STARTED = "run started "
 SYSTEM = "system"
 INTERRUPTED = "interrupted: the run stopped before it could record how it ended"
 DIFF_CHARS_FOR_REVIEW = 4000
+RUNNABLE = (Status.ASSIGNED, Status.FAILED)
 
 
 class Executor:
@@ -130,17 +131,17 @@ class Executor:
         task = self.store.get_task(task_id)
         stranded = self.stranded_run(task)
         if stranded is not None and nobody_runs_it:
-            return self._close_stranded(task, stranded)
+            task = self._close_stranded(task, stranded)
+            self._check_priced(task)
+            return task
         if stranded is not None:
             raise InvalidValueError(
                 f"task {task.id} is IN_PROGRESS with run {stranded.number} marked running;"
                 f" if no process runs it any more, `taskline task move {task.id} FAILED`"
                 " and run it again"
             )
-        if task.status not in (Status.ASSIGNED, Status.FAILED):
-            raise InvalidValueError(
-                f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
-            )
+        if task.status not in RUNNABLE:
+            raise _not_runnable(task)
         self._check_priced(task)
         return task
 
@@ -197,10 +198,17 @@ class Executor:
     def _start(self, task_id: str) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
-        if task.status is Status.IN_PROGRESS and self._replayed(
-            task_id, Status.ASSIGNED, Status.IN_PROGRESS, RUN_STARTED, prefix=True
+        # Only a durable runner replays a step; an inline one that finds the task under
+        # way lost a race, and is refused below like any task not ASSIGNED or FAILED.
+        started = (Status.ASSIGNED, Status.IN_PROGRESS, RUN_STARTED)
+        if (
+            self.steps.replays
+            and task.status is Status.IN_PROGRESS
+            and self._replayed(task_id, *started, prefix=True)
         ):
             return task, self.store.list_runs(task_id)[-1]
+        if task.status not in RUNNABLE:  # moved since its caller checked it (e.g. queued)
+            raise _not_runnable(task)
         runs = self.store.list_runs(task.id)
         trigger: RunTrigger = "retry" if runs else "first"
         if task.status is Status.FAILED:
@@ -216,6 +224,7 @@ class Executor:
             feedback="",
             actor=self.actor,
             reason=f"{RUN_STARTED}({trigger})",
+            expected=Status.ASSIGNED,
         )
 
     def _open_run(
@@ -227,6 +236,7 @@ class Executor:
         feedback: str,
         actor: str,
         reason: str,
+        expected: Status,
     ) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS with a new run, one transaction: a replay that finds
         the move done finds the run too (its last)."""
@@ -240,7 +250,6 @@ class Executor:
             feedback=feedback,
             sandbox=self.sandbox.settings.mode,
         )
-        expected = task.status
         task = self._move_once(
             task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=expected, opening=run
         )
@@ -264,8 +273,9 @@ class Executor:
         return task
 
     def _human_verdict(self, task_id: str, verdict: Verdict) -> tuple[Task, Run]:
-        # Checked by the caller (`check_reviewable`), once.
-        task = self.store.get_task(task_id)
+        # Its caller checked it before the workflow, where a refusal is one line; again here,
+        # in the step, for a task cancelled in between (a read, not a second policy).
+        task = self.check_reviewable(task_id)
         run = self.store.list_runs(task.id)[-1]
         self._store_review(task, run, verdict)
         return task, run
@@ -552,7 +562,7 @@ class Executor:
         number = len(self.store.list_runs(task.id)) + 1
         return self._open_run(
             task, "rework", number=number, feedback=feedback, actor=actor,
-            reason=f"rework: {feedback}",
+            reason=f"rework: {feedback}", expected=Status.IN_REVIEW,
         )  # fmt: skip
 
     def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
@@ -581,3 +591,9 @@ def _artifact_records(task: Task, run: Run, changes: list[ArtifactChange]) -> li
         )
         for change in changes
     ]
+
+
+def _not_runnable(task: Task) -> InvalidValueError:
+    return InvalidValueError(
+        f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
+    )

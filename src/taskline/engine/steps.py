@@ -18,6 +18,9 @@ R = TypeVar("R")
 class InlineSteps:
     """Runs every step at once, recording nothing: a crash loses the run."""
 
+    replays = False
+    """Never: a step here runs once."""
+
     async def run(self, name: str, fn: Callable[..., Coroutine[Any, Any, R]], *args: Any) -> R:
         """Await `fn(*args)`."""
         return await fn(*args)

@@ -26,11 +26,12 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from taskline.errors import ModelReferenceError, ProviderError, ResponseParseError
 from taskline.llm.local_requirements import check_machine
@@ -138,14 +139,14 @@ class LocalModel:
         started = time.perf_counter()
         runtime = self._runtime
         if runtime is None:
-            runtime = await asyncio.to_thread(load_runtime, smollm2_path())
+            runtime = await _on_model_thread(load_runtime, smollm2_path())
         if not runtime.notice_shown:
             runtime.notice_shown = True
             logger.warning(NOTICE)
         self._calls += 1
         schema = answer_schema(tools, self._tool_choice, self._max_string_chars) if tools else None
         prompt = _chat(messages, tools)
-        result = await asyncio.to_thread(self._generate, runtime, prompt, schema)
+        result = await _on_model_thread(self._generate, runtime, prompt, schema)
         latency_ms = (time.perf_counter() - started) * 1000
         return self._read(result, schema is not None, latency_ms)
 
@@ -254,3 +255,16 @@ def _chat(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> list[
                     text += f"\nDone. Next: the next step, or {SUBMIT}(summary) if it is complete."
                 chat.append({"role": "user", "content": text})
     return chat
+
+
+T = TypeVar("T")
+
+# The model's own thread: loading and generating take seconds, and must not hold the
+# event loop's default executor, which store writes share (in a durable process it is
+# DBOS's, of two threads). One thread: generations use every core anyway, one at a time.
+_MODEL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taskline-local-model")
+
+
+async def _on_model_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` on the model's thread, awaited."""
+    return await asyncio.get_running_loop().run_in_executor(_MODEL_THREAD, fn, *args)

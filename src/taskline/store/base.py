@@ -115,9 +115,10 @@ def one_line_for_known_faults(record: logging.LogRecord) -> bool:
 
 
 def _driver_error(error: BaseException | None) -> bool:
-    """An error of a database driver: sqlite3's, or psycopg's once it was loaded (a process
-    that never loaded it can meet none of its errors, and need not pay for its import)."""
+    """A database driver's error of the database itself (gone, locked, full), sqlite3's or
+    psycopg's once loaded (a process that never loaded it meets none); not a mistake in our
+    SQL, whose traceback is wanted."""
     psycopg = sys.modules.get("psycopg")
-    return isinstance(error, sqlite3.Error) or (
-        psycopg is not None and isinstance(error, psycopg.Error)
+    return isinstance(error, sqlite3.OperationalError) or (
+        psycopg is not None and isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
     )
