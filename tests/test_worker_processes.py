@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from taskline.cli import worker as worker_command
 from taskline.errors import WorkerProcessError
 from taskline.supervisor import RestartLimit, child_ids, supervise
 from tests.conftest import BACKENDS, new_database_url
+from tests.faults.deployment import wait_for
 from tests.test_durable import SCRIPT, Deployment, assert_exactly_once, ledger_lines
 
 # Only a ceiling: on a machine loaded by other test runs, starting DBOS alone has taken
@@ -51,14 +51,6 @@ count = len(starts.read_text()) if starts.exists() else 0
 starts.write_text("x" * (count + 1))
 sys.exit(3 if count < int(sys.argv[2]) else 0)
 """
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll `condition` until it holds; fail naming `what` after WAIT_SECONDS."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def python(code: str, *args: object) -> list[str]:
