@@ -107,7 +107,7 @@ class Execution:
         """Queue a run of the task for `taskline worker`; returns the workflow id.
 
         The task is checked now, when the person who queued it can be told; the worker's
-        run starts with the moves, which refuse a task that someone moved since."""
+        run refuses, as it starts, a task that is no longer ASSIGNED or FAILED."""
         from taskline import durable
 
         self.executor().check_runnable(task_id)

@@ -108,7 +108,7 @@ class Executor:
         or waiting in IN_REVIEW for a person.
 
         The caller has checked the task with `check_runnable` (`Taskline.run_task_async`
-        does, once); a task moved by someone else since is refused by the moves themselves.
+        does, once); a task moved since (no longer ASSIGNED or FAILED) is refused here.
         """
         task, run = await self.steps.call("start", self._start, task_id)
         try:
