@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from taskline.engine.executor import INTERRUPTED
+from taskline.engine.admission import INTERRUPTED
 from tests.faults.deployment import Deployment, last_line, mounted_tmpfs, remount
 
 # Holds the write lock of the database in argv[1] until its stdin closes.

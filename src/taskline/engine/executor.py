@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from taskline.engine.admission import RUNNABLE, Admission, not_runnable
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
 from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import WorkspaceCopy
@@ -27,18 +28,14 @@ from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
 from taskline.engine.steps import InlineSteps
 from taskline.errors import (
-    ConfigError,
-    ConflictError,
     CopyError,
-    IllegalTransitionError,
-    InvalidValueError,
     ProviderError,
     StoreError,
     TasklineError,
 )
 from taskline.lifecycle import Status
 from taskline.llm.pool import ModelFactory, ModelPool
-from taskline.llm.registry import EndpointConfig, price_known, resolve_model
+from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
 from taskline.private import private_dir
 from taskline.protocols import Steps, Store, Tool
@@ -51,12 +48,10 @@ from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
 SYSTEM = "system"
-INTERRUPTED = "interrupted: the run stopped before it could record how it ended"
 DIFF_CHARS_FOR_REVIEW = 4000
-RUNNABLE = (Status.ASSIGNED, Status.FAILED)
 
 
-class Executor:
+class Executor(Admission):
     """Runs tasks with their agents and reviews their work."""
 
     def __init__(
@@ -121,80 +116,6 @@ class Executor:
                 " again once the database can be written"
             ) from exc
 
-    def check_runnable(self, task_id: str, *, nobody_runs_it: bool = False) -> Task:
-        """The task, if it can be run now; `InvalidValueError` saying why not otherwise.
-
-        `nobody_runs_it` says that no process is running the task (a durable runner knows
-        it from its workflows): a task left IN_PROGRESS by a run that could not record its
-        end is then retried, its stale run closed as `crashed`.
-        """
-        task = self.store.get_task(task_id)
-        stranded = self.stranded_run(task)
-        if stranded is not None and nobody_runs_it:
-            task = self._close_stranded(task, stranded)
-            self._check_priced(task)
-            return task
-        if stranded is not None:
-            raise InvalidValueError(
-                f"task {task.id} is IN_PROGRESS with run {stranded.number} marked running;"
-                f" if no process runs it any more, `taskline task move {task.id} FAILED`"
-                " and run it again"
-            )
-        if task.status not in RUNNABLE:
-            raise _not_runnable(task)
-        self._check_priced(task)
-        return task
-
-    def _check_priced(self, task: Task) -> None:
-        """A budget in USD on a model without a known price would be no budget at all."""
-        agent = self.store.get_agent(task.assignee or "")
-        budget_usd = task.budget_usd if task.budget_usd is not None else agent.budget_usd
-        if budget_usd is None or price_known(agent.model, self.endpoints) is not False:
-            return
-        endpoint = agent.model.partition(":")[0]
-        where = endpoint if endpoint in self.endpoints else "NAME"
-        raise ConfigError(
-            f"task {task.id} has a ${budget_usd} budget but no price is known for"
-            f" {agent.model}; give the endpoint a price with prices = {{ input_usd_per_mtok"
-            f" = ..., output_usd_per_mtok = ... }} in [endpoints.{where}] of taskline.toml,"
-            " or use --budget-tokens"
-        )
-
-    def stranded_run(self, task: Task) -> Run | None:
-        """The task's last run if it is still marked running while the task is IN_PROGRESS:
-        either some process runs it now, or its process stopped (or lost its database)
-        before it could record how the run ended."""
-        if task.status is not Status.IN_PROGRESS:
-            return None
-        runs = self.store.list_runs(task.id)
-        return runs[-1] if runs and runs[-1].status == "running" else None
-
-    def _close_stranded(self, task: Task, run: Run) -> Task:
-        """End a run nobody runs any more as `crashed`, and fail its task so it can be retried."""
-        self._close_runs_left_running(task.id)
-        failed = self._move_once(
-            task.id,
-            Status.FAILED,
-            actor=self.actor,
-            reason=f"run {run.number} {INTERRUPTED}",
-            expected=Status.IN_PROGRESS,
-            failure_category="crashed",
-        )
-        store_metrics(self.store, task.id)
-        return failed
-
-    def _close_runs_left_running(self, task_id: str) -> None:
-        """Runs of a task that is not IN_PROGRESS any more can run no longer: say so."""
-        for run in self.store.list_runs(task_id):
-            if run.status == "running":
-                self.store.end_run(
-                    run.id,
-                    "failed",
-                    ended_at=utcnow(),
-                    failure_category="crashed",
-                    failure_message=INTERRUPTED,
-                )
-
     def _start(self, task_id: str) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
@@ -208,7 +129,7 @@ class Executor:
         ):
             return task, self.store.list_runs(task_id)[-1]
         if task.status not in RUNNABLE:  # moved since its caller checked it (e.g. queued)
-            raise _not_runnable(task)
+            raise not_runnable(task)
         runs = self.store.list_runs(task.id)
         trigger: RunTrigger = "retry" if runs else "first"
         if task.status is Status.FAILED:
@@ -264,13 +185,6 @@ class Executor:
         )
         task, run = await self.steps.call("human review", self._human_verdict, task_id, verdict)
         return await self._conclude(task, run, verdict, timeout_seconds=None)
-
-    def check_reviewable(self, task_id: str) -> Task:
-        """The task, if it waits for a person's review; `InvalidValueError` otherwise."""
-        task = self.store.get_task(task_id)
-        if task.status is not Status.IN_REVIEW:
-            raise InvalidValueError(f"task {task.id} is {task.status}, not IN_REVIEW")
-        return task
 
     def _human_verdict(self, task_id: str, verdict: Verdict) -> tuple[Task, Run]:
         # Its caller checked it before the workflow, where a refusal is one line; again here,
@@ -518,46 +432,6 @@ class Executor:
         )
         return await self._execute(task, rework, timeout_seconds=timeout_seconds)
 
-    def _move_once(
-        self,
-        task_id: str,
-        target: Status,
-        *,
-        actor: str,
-        reason: str,
-        expected: Status,
-        summary: str | None = None,
-        failure_category: str | None = None,
-        opening: Run | None = None,
-    ) -> Task:
-        """A move that a replayed step may ask for twice: when the task's last transition is
-        this very move, the step had made it before the crash, and that is success."""
-        try:
-            return self.store.move(
-                task_id,
-                target,
-                actor=actor,
-                reason=reason,
-                expected=expected,
-                summary=summary,
-                failure_category=failure_category,
-                opening=opening,
-            )
-        except (ConflictError, IllegalTransitionError):
-            if not self._replayed(task_id, expected, target, reason):
-                raise
-            return self.store.get_task(task_id)
-
-    def _replayed(
-        self, task_id: str, expected: Status, target: Status, reason: str, *, prefix: bool = False
-    ) -> bool:
-        """The one way a step knows it is replayed after a crash that came after its work and
-        before its checkpoint: the task's last transition is the step's own move (whatever
-        else the step wrote went in the move's transaction). `prefix`: the reason begins so."""
-        last = self.store.transitions(task_id)[-1]
-        said = last.reason.startswith(reason) if prefix else last.reason == reason
-        return said and (last.from_status, last.to_status) == (expected, target)
-
     def _rework(self, task: Task, actor: str, feedback: str) -> tuple[Task, Run]:
         number = len(self.store.list_runs(task.id)) + 1
         return self._open_run(
@@ -591,9 +465,3 @@ def _artifact_records(task: Task, run: Run, changes: list[ArtifactChange]) -> li
         )
         for change in changes
     ]
-
-
-def _not_runnable(task: Task) -> InvalidValueError:
-    return InvalidValueError(
-        f"task {task.id} is {task.status}; only an ASSIGNED or FAILED task can be run"
-    )
