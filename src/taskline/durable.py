@@ -193,8 +193,12 @@ class DbosSteps:
 async def run_task_workflow(task_id: str, timeout_seconds: float | None) -> str:
     """Execute a task that was found runnable when the workflow was started or queued: the
     durable form of `Executor.run_task`."""
-    executor = _runtime.executor_of(DBOS.workflow_id)
-    task = await executor.run_task(task_id, timeout_seconds=timeout_seconds)
+    workflow_id = DBOS.workflow_id
+    executor = _runtime.executor_of(workflow_id)
+    # The run takes the id that ends the workflow's (`run-TASK-ID`): a replay of its start
+    # finds it, and another workflow of the task does not take it for its own.
+    run_id = (workflow_id or "").rpartition("-")[2] or None
+    task = await executor.run_task(task_id, timeout_seconds=timeout_seconds, run_id=run_id)
     return str(task.status.value)
 
 

@@ -98,14 +98,18 @@ class Executor(Admission):
             return Path(task.copy_dir)
         return Path(task.workspace) if task.workspace else self.home / "workspaces" / task.id
 
-    async def run_task(self, task_id: str, *, timeout_seconds: float | None = None) -> Task:
+    async def run_task(
+        self, task_id: str, *, timeout_seconds: float | None = None, run_id: str | None = None
+    ) -> Task:
         """Execute an ASSIGNED task (or a FAILED one again) until it is COMPLETED, FAILED,
         or waiting in IN_REVIEW for a person.
 
         The caller has checked the task with `check_runnable` (`Taskline.run_task_async`
         does, once); a task moved since (no longer ASSIGNED or FAILED) is refused here.
+        `run_id` is the id the run is to have: a durable runner's, so that its replayed
+        start knows its own run from another runner's.
         """
-        task, run = await self.steps.call("start", self._start, task_id)
+        task, run = await self.steps.call("start", self._start, task_id, run_id)
         try:
             return await self._execute(task, run, timeout_seconds=timeout_seconds)
         except StoreError as exc:
@@ -116,18 +120,21 @@ class Executor(Admission):
                 " again once the database can be written"
             ) from exc
 
-    def _start(self, task_id: str) -> tuple[Task, Run]:
+    def _start(self, task_id: str, run_id: str | None) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
-        # Only a durable runner replays a step; an inline one that finds the task under
-        # way lost a race, and is refused below like any task not ASSIGNED or FAILED.
+        # Only a durable runner replays a step, and only its own: a runner that finds the
+        # task under way with another's run lost a race, and is refused below like any
+        # task not ASSIGNED or FAILED.
         started = (Status.ASSIGNED, Status.IN_PROGRESS, RUN_STARTED)
         if (
             self.steps.replays
             and task.status is Status.IN_PROGRESS
             and self._replayed(task_id, *started, prefix=True)
         ):
-            return task, self.store.list_runs(task_id)[-1]
+            last = self.store.list_runs(task_id)[-1]
+            if run_id is None or last.id == run_id:
+                return task, last
         if task.status not in RUNNABLE:  # moved since its caller checked it (e.g. queued)
             raise not_runnable(task)
         runs = self.store.list_runs(task.id)
@@ -146,6 +153,7 @@ class Executor(Admission):
             actor=self.actor,
             reason=f"{RUN_STARTED}({trigger})",
             expected=Status.ASSIGNED,
+            run_id=run_id,
         )
 
     def _open_run(
@@ -158,6 +166,7 @@ class Executor(Admission):
         actor: str,
         reason: str,
         expected: Status,
+        run_id: str | None = None,
     ) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS with a new run, one transaction: a replay that finds
         the move done finds the run too (its last)."""
@@ -170,6 +179,7 @@ class Executor(Admission):
             model=agent.model,
             feedback=feedback,
             sandbox=self.sandbox.settings.mode,
+            **({} if run_id is None else {"id": run_id}),
         )
         task = self._move_once(
             task.id, Status.IN_PROGRESS, actor=actor, reason=reason, expected=expected, opening=run
