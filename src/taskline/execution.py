@@ -127,16 +127,16 @@ class Execution:
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore
     ) -> Task:
         """`review` in the caller's event loop; like `run_task_async`, the one way a verdict
-        is recorded, durable or inline, checked once."""
+        is recorded, durable or inline. The verdict's step checks that the task is in
+        review; a durable one is also checked before its workflow starts, where a refusal
+        is one line rather than a failed workflow."""
         if self.durable:
             from taskline import durable
 
             return await durable.review_in_foreground(
                 self, task_id, approve=approve, feedback=feedback, on_event=on_event
             )
-        executor = self.executor(on_event)
-        await asyncio.to_thread(executor.check_reviewable, task_id)
-        return await executor.human_review(
+        return await self.executor(on_event).human_review(
             task_id, approve=approve, feedback=feedback, actor=self.actor
         )
 
