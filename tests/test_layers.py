@@ -38,7 +38,8 @@ LAYER_ORDER = (
     "tools",  # §7: tools/, the built-in tools, MCP
     "config",  # taskline.toml, naming models and tools' settings
     "store",  # §7: store/
-    "engine",  # §7: engine/; observability/ comes next once it is written
+    "engine",  # §7: engine/
+    "observability",  # §7: observability/, traces and metrics of what the engine reports
     "durable",  # §7: durable.py, DBOS workflows and workers
     "service",  # §7: service.py, `Taskline`
     "presentation",  # records shown as text, shared by the surfaces
@@ -78,6 +79,7 @@ PLACES: dict[str, str] = {
     "taskline.config": "config",
     "taskline.store.*": "store",  # §7
     "taskline.engine.*": "engine",  # §7
+    "taskline.observability.*": "observability",  # §7
     "taskline.durable": "durable",  # §7
     # `taskline worker --processes N`: the processes that run §7's workers, one machine
     "taskline.supervisor": "durable",

@@ -7,22 +7,25 @@ double built on the real thing) without patching.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from taskline.ids import IdKind
 from taskline.lifecycle import Status
-from taskline.llm.types import Message, ModelResponse, ToolDefinition
+from taskline.llm.types import Message, ModelResponse, ToolCall, ToolDefinition
 from taskline.models import Agent, Task, TaskEvent, Transition
 from taskline.records import (
     Artifact,
+    CallPurpose,
     CostRecord,
     Review,
     Run,
     RunStatus,
     TaskMetrics,
     ToolCallRecord,
+    TraceContext,
     Turn,
 )
 from taskline.reports import TaskRow
@@ -30,6 +33,7 @@ from taskline.tools.base import ToolContext
 from taskline.tools.result import ToolResult
 
 R = TypeVar("R")
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 class Store(Protocol):
@@ -217,4 +221,69 @@ class Steps(Protocol):
     ) -> R:
         """Await `fn(*args)` without a checkpoint: its own store records (a cost record, a
         tool call's row) are what a resumed run replays it from."""
+        ...
+
+
+class Watch(Protocol[T_contra]):
+    """One thing an `Observer` watches (a call, a tool, a run), told how it ended. A watch
+    left by an exception is told nothing: its observer sees the exception instead."""
+
+    def ended(self, result: T_contra) -> None:
+        """The thing ended with `result`."""
+        ...
+
+
+class TaskWatch(Watch[Task], Protocol):
+    """One execution of a task (a run with its review and rework, or a person's verdict)."""
+
+    @property
+    def trace(self) -> TraceContext | None:
+        """Where the execution's spans hang, stored with each run it opens; None when no
+        trace is recorded."""
+        ...
+
+
+class Observer(Protocol):
+    """Where the engine reports what it does, for traces and metrics; see
+    `taskline.observability`. Every call is cheap and none may raise: telemetry must never
+    stop a run. Replayed steps (a run resumed after a crash) are not reported again."""
+
+    def task(self, task_id: str, *, resumed: TraceContext | None) -> AbstractContextManager[TaskWatch]:
+        """Watch one execution of the task; `resumed` is the trace of the execution a crash
+        cut short, which this one joins."""
+        ...
+
+    def run(self, run: Run) -> AbstractContextManager[Watch[Run]]:
+        """Watch the agent working on `run`; told the run as it ended (status, failure)."""
+        ...
+
+    def model_call(
+        self,
+        model: Model,
+        *,
+        agent: str,
+        purpose: CallPurpose,
+        turn: int,
+        messages: Sequence[Message],
+    ) -> AbstractContextManager[Watch[ModelResponse]]:
+        """Watch one call sent to `model` (not one replayed from its record)."""
+        ...
+
+    def tool_call(self, call: ToolCall) -> AbstractContextManager[Watch[ToolResult]]:
+        """Watch one tool call being run (not one replayed from its row)."""
+        ...
+
+    def review(
+        self, reviewer: str, kind: Literal["checks", "agent"]
+    ) -> AbstractContextManager[Watch[bool]]:
+        """Watch one review of the work: the task's checks, or a reviewer agent; told
+        whether it approved."""
+        ...
+
+    def turn_ended(self, run: Run, seconds: float) -> None:
+        """A turn of `run` (its model call and tools) took `seconds`."""
+        ...
+
+    def moved(self, task: Task, from_status: Status, *, actor: str, reason: str) -> None:
+        """`task` moved from `from_status` to its status (stored just now, not replayed)."""
         ...

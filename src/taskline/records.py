@@ -42,6 +42,16 @@ ChangeKind = Literal["created", "modified", "deleted"]
 Usd = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
+@dataclass(frozen=True)
+class TraceContext:
+    """Where a task execution's spans hang: its trace and its `taskline.task` span."""
+
+    trace_id: str
+    """The trace, 32 hex digits."""
+    span_id: str
+    """The task execution's span, 16 hex digits."""
+
+
 class Run(Record):
     """One execution attempt of a task by its agent."""
 
@@ -75,6 +85,11 @@ class Run(Record):
     sandbox: SandboxMode | None = None
     """How its commands and checks were confined: `bubblewrap`, or `none` when the
     config turned the sandbox off; None for runs recorded before taskline said."""
+    trace_id: str | None = None
+    """The OpenTelemetry trace of the task execution the run belongs to (32 hex digits);
+    None when no traces were recorded. A run resumed after a crash joins this trace."""
+    trace_span_id: str | None = None
+    """The span of that task execution (16 hex digits): a resumed run's spans hang on it."""
 
 
 class Turn(Record):

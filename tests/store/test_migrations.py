@@ -37,6 +37,7 @@ EXPECTED_COLUMNS = {
     "runs": [
         "id", "task_id", "number", "trigger", "agent", "model", "feedback", "status", "summary",
         "failure_category", "failure_message", "started_at", "ended_at", "sandbox",
+        "trace_id", "trace_span_id",
     ],
     "turns": ["run_id", "number", "text", "finish_reason", "started_at", "ended_at"],
     "tool_calls": [

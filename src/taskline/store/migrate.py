@@ -15,7 +15,7 @@ from taskline.errors import StoreError
 from taskline.store.engine import WRITE
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 """The newest migration; a test checks it matches the scripts in `migrations/versions`."""
 
 # An arbitrary constant: the PostgreSQL advisory lock that serializes migrations

@@ -155,6 +155,8 @@ runs = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
     Column("sandbox", String(16), nullable=True),
+    Column("trace_id", String(32), nullable=True),
+    Column("trace_span_id", String(16), nullable=True),
     # One run per number: a resumed or duplicated start cannot open run 2 twice.
     UniqueConstraint("task_id", "number"),
 )
