@@ -76,9 +76,11 @@ def store(database_url: str) -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def tl(store: SqlStore) -> Taskline:
-    """The library API on `store`, acting as `user:tester`, with agents coder and reviewer."""
+def tl(store: SqlStore) -> Iterator[Taskline]:
+    """The library API on `store`, acting as `user:tester`, with agents coder and reviewer;
+    closed at the end, with the run queue's client a scrape of `/metrics` may have opened."""
     taskline = Taskline(store, actor="user:tester")
     taskline.add_agent("coder", model="scripted:none")
     taskline.add_agent("reviewer", model="scripted:none")
-    return taskline
+    yield taskline
+    taskline.close()

@@ -391,8 +391,10 @@ class Enqueuer:
 
     def __init__(self, taskline: Host) -> None:
         url = system_database_url(taskline.store.url, taskline.home)
-        DBOS.migrate(url)  # the queue may be used before any worker ever started
-        self._client = DBOSClient(system_database_url=url, application_name=APP_NAME)
+        self._url = url
+        with _queue_faults(url):
+            DBOS.migrate(url)  # the queue may be used before any worker ever started
+            self._client = DBOSClient(system_database_url=url, application_name=APP_NAME)
 
     def enqueue(self, task_id: str, *, timeout_seconds: float | None) -> str:
         """Queue a run of the task; returns the workflow id."""
@@ -406,9 +408,28 @@ class Enqueuer:
         self._client.enqueue(options, task_id, timeout_seconds)
         return workflow_id
 
+    def queued(self) -> int:
+        """Runs on the queue that no worker has taken yet."""
+        with _queue_faults(self._url):
+            waiting = self._client.list_queued_workflows(
+                queue_name=RUN_QUEUE, status="ENQUEUED", load_input=False, load_output=False
+            )
+        return len(waiting)
+
     def close(self) -> None:
         """Release the client's connections."""
         self._client.destroy()
+
+
+@contextmanager
+def _queue_faults(url: str) -> Iterator[None]:
+    """The run queue's database failing (unreachable, no rights) as one `StoreError`."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        reason = without_password(first_line(exc.orig), url)
+        raise StoreError(f"cannot reach the run queue in {where}: {reason}") from exc
 
 
 def serve(

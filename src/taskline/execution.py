@@ -108,12 +108,19 @@ class Execution:
 
         The task is checked now, when the person who queued it can be told; the worker's
         run refuses, as it starts, a task that is no longer ASSIGNED or FAILED."""
+        self.executor().check_runnable(task_id)
+        return self._queue().enqueue(task_id, timeout_seconds=timeout_seconds)
+
+    def queued_runs(self) -> int:
+        """Runs queued with `enqueue_run` that no worker has taken yet."""
+        return self._queue().queued()
+
+    def _queue(self) -> Enqueuer:
         from taskline import durable
 
-        self.executor().check_runnable(task_id)
         if self._enqueuer is None:
             self._enqueuer = durable.Enqueuer(self)
-        return self._enqueuer.enqueue(task_id, timeout_seconds=timeout_seconds)
+        return self._enqueuer
 
     def review(
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore

@@ -281,3 +281,22 @@ class TaskDetail:
     artifacts: list[Artifact]
     reviews: list[Review]
     metrics: TaskMetrics | None
+
+
+WorkerStatus = Literal["running", "stopped", "adopted"]
+
+
+class Worker(Record):
+    """A `taskline worker` process as its heartbeats left it in the `workers` table."""
+
+    id: str
+    """The worker's name (`--id`, or NAME-1 … NAME-N under `--processes`)."""
+    status: WorkerStatus
+    """`running`; `stopped` when it left cleanly; `adopted` when another worker took over
+    its runs after it went silent."""
+    started_at: UtcDatetime
+    """When it first beat."""
+    last_seen_at: UtcDatetime
+    """Its last heartbeat."""
+    adopted_by: str | None = None
+    """The worker that took over its runs, when `adopted`."""

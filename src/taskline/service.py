@@ -50,6 +50,7 @@ from taskline.records import (
     TaskMetrics,
     ToolCallRecord,
     Turn,
+    Worker,
 )
 from taskline.reports import TaskRow
 from taskline.store import SqlStore
@@ -441,6 +442,28 @@ class Taskline(Execution):
             status=None if status is None else parse_status(status),
             assignee=assignee,
         )
+
+    # -- Prometheus -----------------------------------------------------------
+
+    def prometheus_text(self, *, processes_dir: Path | None = None) -> tuple[bytes, str]:
+        """What `/metrics` answers, in Prometheus's text format, and its content type: the
+        counts of this process (`taskline.observability.metrics`), or with `processes_dir`
+        those of the worker processes that write there, and the tasks, run queue and
+        workers of the database, read now (`taskline.observability.scrape`)."""
+        from taskline.observability.metrics import process_metrics
+        from taskline.observability.scrape import exposition
+
+        if processes_dir is not None:
+            return exposition(self, processes_dir=processes_dir)
+        return exposition(self, process_metrics())
+
+    def count_tasks(self) -> dict[Status, int]:
+        """How many tasks are in each status: every status, 0 when no task is in it."""
+        return self.store.count_tasks()
+
+    def workers(self) -> list[Worker]:
+        """Every `taskline worker` that ever beat, by id, with its last heartbeat."""
+        return self.store.workers()
 
     # -- moves ----------------------------------------------------------------
 

@@ -167,6 +167,13 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         with self._read() as conn:
             return {task_id: Status(status) for task_id, status in conn.execute(query)}
 
+    def count_tasks(self) -> dict[Status, int]:
+        """How many tasks are in each status: every status, 0 when no task is in it."""
+        query = select(tasks.c.status, func.count()).group_by(tasks.c.status)
+        with self._read() as conn:
+            counted = {Status(status): count for status, count in conn.execute(query)}
+        return {status: counted.get(status, 0) for status in Status}
+
     def list_tasks(self, status: Status | None = None) -> list[Task]:
         """Tasks in creation order, optionally only those in `status`."""
         query = select(tasks).order_by(tasks.c.id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 
 from taskline.models import utcnow
+from taskline.records import Worker
 from taskline.store.base import SqlBase
 from taskline.store.tables import workers
 
@@ -29,6 +30,12 @@ class WorkerQueries(SqlBase):
                         id=worker_id, status="running", started_at=now, last_seen_at=now
                     )
                 )
+
+    def workers(self) -> list[Worker]:
+        """Every worker that ever beat, by id."""
+        with self._read() as conn:
+            rows = conn.execute(select(workers).order_by(workers.c.id)).all()
+        return [Worker.model_validate(row._asdict()) for row in rows]
 
     def stop_worker(self, worker_id: str) -> None:
         """Record that the worker left cleanly; its unfinished runs wait for it or an adopter."""

@@ -1,0 +1,1 @@
+"""Traces and metrics of what the engine reports: OpenTelemetry and Prometheus."""
