@@ -1,9 +1,11 @@
-"""The FastAPI application: the API under `/api`, the dashboard at `/`, `/health` for probes.
+"""The FastAPI application: the API under `/api`, the dashboard at `/`, `/health` for probes,
+`/metrics` for Prometheus.
 
 Every `/api` endpoint needs the bearer token, checked before the request's body
-is read; `/health`, the OpenAPI schema and the dashboard's static files (which
-hold no data) do not. There is no interactive docs page: Swagger UI and ReDoc
-load their scripts from a CDN, which the dashboard's origin must never run.
+is read, and so does `/metrics` unless it was made public; `/health`, the OpenAPI
+schema and the dashboard's static files (which hold no data) do not. There is no
+interactive docs page: Swagger UI and ReDoc load their scripts from a CDN, which the
+dashboard's origin must never run.
 Bodies are limited and every response carries security headers (see `guard`).
 """
 
@@ -20,7 +22,17 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskline.api import agents, errors, lifecycle, metrics, records, stream, tasks, work
+from taskline.api import (
+    agents,
+    errors,
+    lifecycle,
+    metrics,
+    prometheus,
+    records,
+    stream,
+    tasks,
+    work,
+)
 from taskline.api.auth import require_token
 from taskline.api.background import BackgroundRuns
 from taskline.api.guard import DEFAULT_MAX_BODY_BYTES, Guard
@@ -55,9 +67,14 @@ class GuardedApp(FastAPI):
 
 
 def create_app(
-    tl: Taskline, *, token: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    tl: Taskline,
+    *,
+    token: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    metrics_public: bool = False,
 ) -> FastAPI:
     """The app serving `tl`'s store, guarded by `token`; bodies over `max_body_bytes` get 413.
+    Prometheus's `/metrics` needs the token too, unless `metrics_public`.
 
     Runs started through it execute in the server's event loop. When `tl.durable`
     they are DBOS workflows, as with `taskline task run`: DBOS is launched when
@@ -110,6 +127,7 @@ def create_app(
         guarded.include_router(module.router)
     app.include_router(guarded)
     app.include_router(stream.router)
+    app.include_router(prometheus.router(public=metrics_public))
 
     @app.get("/health", tags=["server"])
     def health() -> Health:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,7 +27,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     """A socket bound to `host:port` and listening; one clear error when it cannot be."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -34,6 +35,28 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:  # a name lookup error's errno is negative, its strerror plain
         reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror
         raise InvalidValueError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
+def http_url(host: str, port: int, path: str = "/") -> str:
+    """`http://host:port/path`, an IPv6 address in brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{path}"
+
+
+def server_token(home: Path, *, err: bool = False) -> str:
+    """The API token, once it is said where it is (on stderr if `err`): never the token
+    itself, since what a server prints ends up in its logs."""
+    from taskline.api import api_token
+    from taskline.api.auth import TOKEN_ENV, TOKEN_FILE
+
+    token, written_to = api_token(home)
+    if written_to is not None:
+        typer.echo(f"API token: generated and kept in {written_to}", err=err)
+    elif os.environ.get(TOKEN_ENV, "").strip():
+        typer.echo(f"API token: from ${TOKEN_ENV}", err=err)
+    else:
+        typer.echo(f"API token: kept in {home / TOKEN_FILE}", err=err)
+    return token
 
 
 @app.command("serve")
@@ -45,39 +68,37 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="Largest request body accepted; larger ones get 413.")
     ] = DEFAULT_MAX_BODY_BYTES,
+    metrics_public: Annotated[
+        bool,
+        typer.Option("--metrics-public", help="Serve Prometheus's /metrics without the API token."),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) and the dashboard at /.
 
     Every API call needs the token: $TASKLINE_API_TOKEN, or the one generated at
     the first start and kept in $TASKLINE_HOME/api-token (readable by you only);
-    the server says where it is, never prints it. Runs started here are
-    durable (unless TASKLINE_DURABLE=0): after a crash, the next start resumes them.
+    the server says where it is, never prints it. So does Prometheus's /metrics,
+    unless --metrics-public. Runs started here are durable (unless
+    TASKLINE_DURABLE=0): after a crash, the next start resumes them.
     """
     # Imported here: every other command starts faster without the web stack.
     import uvicorn
 
-    from taskline.api import api_token, create_app
-    from taskline.api.auth import TOKEN_ENV, TOKEN_FILE
+    from taskline.api import create_app
 
     # Bound first: a busy port or an unknown host is one line, before anything is printed.
-    with _taskline() as tl, _listen(host, port) as listening:
-        token, written_to = api_token(tl.home)
-        # Where the token is, never the token: what a server prints ends up in its logs.
-        if written_to is not None:
-            typer.echo(f"API token: generated and kept in {written_to}")
-        elif os.environ.get(TOKEN_ENV, "").strip():
-            typer.echo(f"API token: from ${TOKEN_ENV}")
-        else:
-            typer.echo(f"API token: kept in {tl.home / TOKEN_FILE}")
+    with _taskline() as tl, listen(host, port) as listening:
+        token = server_token(tl.home)
         if not _is_loopback(host):
             typer.echo(
                 f"note: listening on {host}: whoever reaches it with the token drives taskline",
                 err=True,
             )
-        shown = f"[{host}]" if ":" in host else host
-        typer.echo(f"taskline API and dashboard on http://{shown}:{port}/ (Ctrl-C to stop)")
+        typer.echo(f"taskline API and dashboard on {http_url(host, port)} (Ctrl-C to stop)")
         config = uvicorn.Config(
-            create_app(tl, token=token, max_body_bytes=max_body_bytes),
+            create_app(
+                tl, token=token, max_body_bytes=max_body_bytes, metrics_public=metrics_public
+            ),
             log_level="warning",
             # Open event streams would otherwise hold the shutdown for up to their max_seconds.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
