@@ -39,6 +39,7 @@ from taskline.records import (
     TaskMetrics,
     ToolCallRecord,
     Turn,
+    Worker,
 )
 from taskline.reports import TaskRow
 from taskline.service import Taskline
@@ -87,6 +88,7 @@ __all__ = [
     "ToolCallRecord",
     "Transition",
     "Turn",
+    "Worker",
     "WorkerProcessError",
     "WorkspaceChangedError",
 ]

@@ -64,6 +64,8 @@ REVIEW_WORKFLOW = "taskline.review"
 # Recovered workflows are re-enqueued on DBOS's internal queue; a foreground
 # process listens there only, so it never takes runs queued for the workers.
 INTERNAL_QUEUE = "_dbos_internal_queue"
+# Where DBOS keeps its tables in PostgreSQL (its default); SQLite has no schemas.
+SYSTEM_SCHEMA = "dbos"
 DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30.0
 STOP_GRACE_SECONDS = 60.0
 # How often an idle worker asks for queued runs: a worker takes at most `concurrency`
@@ -391,7 +393,6 @@ class Enqueuer:
 
     def __init__(self, taskline: Host) -> None:
         url = system_database_url(taskline.store.url, taskline.home)
-        self._url = url
         with _queue_faults(url):
             DBOS.migrate(url)  # the queue may be used before any worker ever started
             self._client = DBOSClient(system_database_url=url, application_name=APP_NAME)
@@ -408,17 +409,44 @@ class Enqueuer:
         self._client.enqueue(options, task_id, timeout_seconds)
         return workflow_id
 
-    def queued(self) -> int:
+    def close(self) -> None:
+        """Release the client's connections."""
+        self._client.destroy()
+
+
+class QueueDepth:
+    """How many runs wait on the queue, read without writing to DBOS's database: a scrape
+    must not create its tables (as `Enqueuer` does) nor take a lock a worker's DBOS waits
+    for as it launches, and must fail at once, not wait, when the database is gone."""
+
+    def __init__(self, taskline: Host) -> None:
+        self._url = system_database_url(taskline.store.url, taskline.home)
+        self._engine = sa.create_engine(self._url)
+        self._schema = None if self._engine.dialect.name == "sqlite" else SYSTEM_SCHEMA
+        self._client = DBOSClient(
+            system_database_engine=self._engine,
+            dbos_system_schema=SYSTEM_SCHEMA,
+            application_name=APP_NAME,
+            lazy=True,
+            retry_connection_errors=False,
+        )
+
+    def read(self) -> int:
         """Runs on the queue that no worker has taken yet."""
         with _queue_faults(self._url):
+            # DBOS's documented table of workflows; none yet when nothing was ever queued
+            # and no worker ever started.
+            if not sa.inspect(self._engine).has_table("workflow_status", schema=self._schema):
+                return 0
             waiting = self._client.list_queued_workflows(
                 queue_name=RUN_QUEUE, status="ENQUEUED", load_input=False, load_output=False
             )
         return len(waiting)
 
     def close(self) -> None:
-        """Release the client's connections."""
+        """Release the connections."""
         self._client.destroy()
+        self._engine.dispose()
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from taskline.tools.base import ToolCallLimits
 from taskline.tools.mcp import ServerReport
 
 if TYPE_CHECKING:  # imported when first used: DBOS is heavy to load
-    from taskline.durable import Enqueuer
+    from taskline.durable import Enqueuer, QueueDepth
 
 T = TypeVar("T")
 
@@ -40,6 +40,7 @@ class Execution:
     models: ModelPool
     durable: bool
     _enqueuer: Enqueuer | None
+    _queue_depth: QueueDepth | None = None  # once `queued_runs` was asked
 
     # -- execution ------------------------------------------------------------
 
@@ -113,7 +114,11 @@ class Execution:
 
     def queued_runs(self) -> int:
         """Runs queued with `enqueue_run` that no worker has taken yet."""
-        return self._queue().queued()
+        from taskline import durable
+
+        if self._queue_depth is None:
+            self._queue_depth = durable.QueueDepth(self)
+        return self._queue_depth.read()
 
     def _queue(self) -> Enqueuer:
         from taskline import durable
@@ -121,6 +126,15 @@ class Execution:
         if self._enqueuer is None:
             self._enqueuer = durable.Enqueuer(self)
         return self._enqueuer
+
+    def _close_queue(self) -> None:
+        """Release the run queue's connections, if they were opened."""
+        if self._enqueuer is not None:
+            self._enqueuer.close()
+            self._enqueuer = None
+        if self._queue_depth is not None:
+            self._queue_depth.close()
+            self._queue_depth = None
 
     def review(
         self, task_id: str, *, approve: bool, feedback: str = "", on_event: OnEvent = ignore

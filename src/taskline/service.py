@@ -141,9 +141,7 @@ class Taskline(Execution):
 
     def close(self) -> None:
         """Release the store's connections (and the run queue's)."""
-        if self._enqueuer is not None:
-            self._enqueuer.close()
-            self._enqueuer = None
+        self._close_queue()
         self.store.close()
 
     def __enter__(self) -> Taskline:
