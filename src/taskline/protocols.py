@@ -248,7 +248,9 @@ class Observer(Protocol):
     `taskline.observability`. Every call is cheap and none may raise: telemetry must never
     stop a run. Replayed steps (a run resumed after a crash) are not reported again."""
 
-    def task(self, task_id: str, *, resumed: TraceContext | None) -> AbstractContextManager[TaskWatch]:
+    def task(
+        self, task_id: str, *, resumed: TraceContext | None
+    ) -> AbstractContextManager[TaskWatch]:
         """Watch one execution of the task; `resumed` is the trace of the execution a crash
         cut short, which this one joins."""
         ...
