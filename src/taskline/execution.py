@@ -18,7 +18,7 @@ from taskline.engine.executor import Executor
 from taskline.errors import InvalidValueError
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Task
-from taskline.protocols import Steps, Store
+from taskline.protocols import Observer, Steps, Store
 from taskline.tools.base import ToolCallLimits
 from taskline.tools.mcp import ServerReport
 
@@ -39,6 +39,7 @@ class Execution:
     model_factory: ModelFactory | None
     models: ModelPool
     durable: bool
+    observer: Observer
     _enqueuer: Enqueuer | None
     _queue_depth: QueueDepth | None = None  # once `queued_runs` was asked
 
@@ -60,6 +61,7 @@ class Execution:
                 max_per_turn=self.config.defaults.max_tool_calls_per_turn,
             ),
             mcp_servers=self.config.mcp,
+            observer=self.observer,
         )
 
     def mcp_servers(self, workspace: Path | None = None) -> list[ServerReport]:

@@ -33,6 +33,7 @@ from taskline.engine import apply
 from taskline.engine.apply import Applied
 from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import copy_path
+from taskline.engine.events import UNOBSERVED
 from taskline.errors import AmbiguousIdError, ConfigError, InvalidValueError, NotFoundError
 from taskline.execution import Execution
 from taskline.ids import IdKind, new_id, normalized_prefix
@@ -40,7 +41,7 @@ from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition, validated
 from taskline.private import private_dir
-from taskline.protocols import Store
+from taskline.protocols import Observer, Store
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -90,6 +91,7 @@ class Taskline(Execution):
         model_factory: ModelFactory | None = None,
         durable: bool = False,
         private: tuple[Path, ...] = (),
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.config = config or Config()
@@ -104,6 +106,8 @@ class Taskline(Execution):
         self._enqueuer: Enqueuer | None = None  # once a run was queued
         # Durable runs are DBOS workflows that survive a crash of this process.
         self.durable = durable
+        # What runs report for traces and metrics; `open` builds it from the environment.
+        self.observer: Observer = observer or UNOBSERVED
 
     @classmethod
     def open(
@@ -520,7 +524,7 @@ class Taskline(Execution):
         # moved the task in between makes this a ConflictError, not an overwrite.
         task = seen or self.store.get_task(task_id)
         check_transition(task.id, task.status, target)
-        return self.store.move(
+        moved = self.store.move(
             task.id,
             target,
             actor=self.actor,
@@ -528,6 +532,8 @@ class Taskline(Execution):
             expected=task.status,
             assignee=assignee,
         )
+        self.observer.moved(moved, task.status, actor=self.actor, reason=reason)
+        return moved
 
 
 def _copied(workspace: str | Path | None) -> Path:

@@ -42,10 +42,10 @@ def test_a_durable_start_replays_its_own_run_and_refuses_another_runners(tl: Tas
     executor = tl.executor(steps=ReplayingSteps())
     mine, theirs = new_id(), new_id()
 
-    task, run = executor._start(task_id, mine)
-    again = executor._start(task_id, mine)  # the step replayed after a crash
+    task, run = executor._start(task_id, mine, None)
+    again = executor._start(task_id, mine, None)  # the step replayed after a crash
     with pytest.raises(InvalidValueError) as refused:
-        executor._start(task_id, theirs)  # a second workflow of the task, racing
+        executor._start(task_id, theirs, None)  # a second workflow of the task, racing
 
     assert (task.status, run.id, run.number) == (Status.IN_PROGRESS, mine, 1)
     assert again == (tl.get_task(task_id), run)

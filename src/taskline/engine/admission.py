@@ -13,7 +13,7 @@ from taskline.errors import ConfigError, ConflictError, IllegalTransitionError, 
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, price_known
 from taskline.models import Task, utcnow
-from taskline.protocols import Store
+from taskline.protocols import Observer, Store
 from taskline.records import Run
 
 INTERRUPTED = "interrupted: the run stopped before it could record how it ended"
@@ -26,6 +26,7 @@ class Admission:
     store: Store
     endpoints: dict[str, EndpointConfig]
     actor: str
+    observer: Observer
 
     def check_runnable(self, task_id: str, *, nobody_runs_it: bool = False) -> Task:
         """The task, if it can be run now; `InvalidValueError` saying why not otherwise.
@@ -123,7 +124,7 @@ class Admission:
         """A move that a replayed step may ask for twice: when the task's last transition is
         this very move, the step had made it before the crash, and that is success."""
         try:
-            return self.store.move(
+            moved = self.store.move(
                 task_id,
                 target,
                 actor=actor,
@@ -137,6 +138,8 @@ class Admission:
             if not self._replayed(task_id, expected, target, reason):
                 raise
             return self.store.get_task(task_id)
+        self.observer.moved(moved, expected, actor=actor, reason=reason)
+        return moved
 
     def _replayed(
         self, task_id: str, expected: Status, target: Status, reason: str, *, prefix: bool = False

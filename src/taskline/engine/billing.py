@@ -17,9 +17,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from taskline.engine.events import UNOBSERVED
 from taskline.errors import ProviderError, ResponseParseError
 from taskline.llm.types import Message, ModelResponse, ToolDefinition
-from taskline.protocols import Model, Store
+from taskline.protocols import Model, Observer, Store
 from taskline.records import CallPurpose, CostRecord
 
 
@@ -68,12 +69,14 @@ async def billed_call(
     messages: Sequence[Message],
     tools: Sequence[ToolDefinition],
     intent: CostRecord | None = None,
+    observer: Observer = UNOBSERVED,
 ) -> ModelResponse:
     """Call the model under `intent` (written by the caller) or an intent written here,
     and complete its record before returning or raising.
 
     When the call was answered and recorded before (a run resumed after a crash), the
-    recorded answer is returned and the model is not paid a second time.
+    recorded answer is returned and the model is not paid a second time, nor reported
+    to `observer` again.
     """
     replaced_lost = False  # an intent of the caller's is a first try
     if intent is None:
@@ -83,8 +86,13 @@ async def billed_call(
             return declared
         intent, replaced_lost = declared
     started = time.perf_counter()
+    watched = observer.model_call(
+        model, agent=site.agent, purpose=site.purpose, turn=turn, messages=messages
+    )
     try:
-        response = await model.complete(messages, tools)
+        with watched as watch:
+            response = await model.complete(messages, tools)
+            watch.ended(response)
     except ResponseParseError as exc:
         # The call was billed before its answer failed to parse: charge it here.
         usage = exc.usage

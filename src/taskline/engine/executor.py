@@ -22,13 +22,14 @@ from taskline.engine.admission import RUNNABLE, Admission, not_runnable
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
 from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import WorkspaceCopy
-from taskline.engine.events import OnEvent, ignore
+from taskline.engine.events import UNOBSERVED, OnEvent, ignore
 from taskline.engine.loop import AgentLoop, Limits, Outcome
 from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
 from taskline.engine.steps import InlineSteps
 from taskline.errors import (
     CopyError,
+    NotFoundError,
     ProviderError,
     StoreError,
     TasklineError,
@@ -38,8 +39,8 @@ from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.llm.registry import EndpointConfig, resolve_model
 from taskline.models import Agent, Task, utcnow
 from taskline.private import private_dir
-from taskline.protocols import Steps, Store, Tool
-from taskline.records import Artifact, Review, Run, RunTrigger
+from taskline.protocols import Observer, Steps, Store, Tool
+from taskline.records import Artifact, Review, Run, RunStatus, RunTrigger, TraceContext
 from taskline.tools import ToolContext, Workspace
 from taskline.tools.base import ToolCallLimits
 from taskline.tools.mcp import McpServerConfig
@@ -69,6 +70,7 @@ class Executor(Admission):
         tool_calls: ToolCallLimits | None = None,
         tool_factory: Callable[[Sequence[str] | None], list[Tool]] = builtin_tools,
         mcp_servers: Mapping[str, McpServerConfig] | None = None,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self.store = store
         self.home = home
@@ -90,6 +92,8 @@ class Executor(Admission):
         self.tool_factory = tool_factory
         # The `[mcp.NAME]` tables: the servers an agent's `mcp` grants may name.
         self.mcp_servers = dict(mcp_servers or {})
+        # Told what the runs do as they do it, for traces and metrics (taskline.observability).
+        self.observer = observer
 
     def workspace_of(self, task: Task) -> Path:
         """Where the task's agent works: its copy (`--copy`), else its `--workspace`, else
@@ -109,9 +113,15 @@ class Executor(Admission):
         `run_id` is the id the run is to have: a durable runner's, so that its replayed
         start knows its own run from another runner's.
         """
-        task, run = await self.steps.call("start", self._start, task_id, run_id)
+        resumed = await asyncio.to_thread(self._trace_of, run_id) if self.steps.replays else None
         try:
-            return await self._execute(task, run, timeout_seconds=timeout_seconds)
+            with self.observer.task(task_id, resumed=resumed) as watch:
+                task, run = await self.steps.call(
+                    "start", self._start, task_id, run_id, watch.trace
+                )
+                ended = await self._execute(task, run, timeout_seconds=timeout_seconds)
+                watch.ended(ended)
+                return ended
         except StoreError as exc:
             # The end of the run could not be written either: it stays for the next
             # `taskline task run` to resume (durable) or retry.
@@ -120,7 +130,19 @@ class Executor(Admission):
                 " again once the database can be written"
             ) from exc
 
-    def _start(self, task_id: str, run_id: str | None) -> tuple[Task, Run]:
+    def _trace_of(self, run_id: str | None) -> TraceContext | None:
+        """The trace a run of this id joined, if it was opened before a crash: its resumed
+        execution joins that trace. The run opens later (or never did) otherwise."""
+        if run_id is None:
+            return None
+        try:
+            return _trace_of_run(self.store.get_run(run_id))
+        except NotFoundError:
+            return None
+
+    def _start(
+        self, task_id: str, run_id: str | None, trace: TraceContext | None
+    ) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
         # Only a durable runner replays a step, and only its own: a runner that finds the
@@ -154,6 +176,7 @@ class Executor(Admission):
             reason=f"{RUN_STARTED}({trigger})",
             expected=Status.ASSIGNED,
             run_id=run_id,
+            trace=trace,
         )
 
     def _open_run(
@@ -167,6 +190,7 @@ class Executor(Admission):
         reason: str,
         expected: Status,
         run_id: str | None = None,
+        trace: TraceContext | None = None,
     ) -> tuple[Task, Run]:
         """Move the task into IN_PROGRESS with a new run, one transaction: a replay that finds
         the move done finds the run too (its last)."""
@@ -179,6 +203,8 @@ class Executor(Admission):
             model=agent.model,
             feedback=feedback,
             sandbox=self.sandbox.settings.mode,
+            trace_id=None if trace is None else trace.trace_id,
+            trace_span_id=None if trace is None else trace.span_id,
             **({} if run_id is None else {"id": run_id}),
         )
         task = self._move_once(
@@ -193,8 +219,13 @@ class Executor(Admission):
             approved=approve,
             feedback=feedback or ("approved" if approve else "rejected"),
         )
-        task, run = await self.steps.call("human review", self._human_verdict, task_id, verdict)
-        return await self._conclude(task, run, verdict, timeout_seconds=None)
+        with self.observer.task(task_id, resumed=None) as watch:
+            task, run = await self.steps.call("human review", self._human_verdict, task_id, verdict)
+            ended = await self._conclude(
+                task, run, verdict, timeout_seconds=None, trace=watch.trace
+            )
+            watch.ended(ended)
+            return ended
 
     def _human_verdict(self, task_id: str, verdict: Verdict) -> tuple[Task, Run]:
         # Its caller checked it before the workflow, where a refusal is one line; again here,
@@ -205,6 +236,7 @@ class Executor(Admission):
         return task, run
 
     async def _execute(self, task: Task, run: Run, *, timeout_seconds: float | None) -> Task:
+        """Work on `run`, then review: its trace is the one `run` was opened in."""
         agent = await asyncio.to_thread(self.store.get_agent, run.agent)
         workspace = self.workspace_of(task)
         try:
@@ -230,7 +262,10 @@ class Executor(Admission):
             )  # fmt: skip
         if verdict is None:
             return task  # waiting for a person: `taskline review approve|reject`
-        return await self._conclude(task, run, verdict, timeout_seconds=timeout_seconds)
+        trace = _trace_of_run(run)
+        return await self._conclude(
+            task, run, verdict, timeout_seconds=timeout_seconds, trace=trace
+        )
 
     def _snapshot(self, task: Task) -> Snapshot:
         workspace = self.workspace_of(task)
@@ -282,6 +317,14 @@ class Executor(Admission):
     async def _agent_loop(
         self, task: Task, agent: Agent, run: Run, timeout_seconds: float | None
     ) -> Outcome:
+        with self.observer.run(run) as watch:
+            outcome = await self._work(task, agent, run, timeout_seconds)
+            watch.ended(_ended(run, outcome))
+        return outcome
+
+    async def _work(
+        self, task: Task, agent: Agent, run: Run, timeout_seconds: float | None
+    ) -> Outcome:
         try:
             model = self.models.acquire(agent.model, self.model_factory)
             tools = self.tool_factory(agent.tools)
@@ -318,6 +361,7 @@ class Executor(Admission):
                     limits=limits,
                     on_event=self.on_event,
                     steps=self.steps,
+                    observer=self.observer,
                 )
                 return await loop.execute()
         except Exception as exc:  # a bug or a broken store: the task must not stay IN_PROGRESS
@@ -369,7 +413,7 @@ class Executor(Admission):
     ) -> Verdict | None:
         # A task's checks run the agent's work, so they run in the agent's sandbox.
         context = self._tool_context(task.assignee or "", task)
-        checks = await self.steps.run("checks", run_checks, task, context)
+        checks = await self.steps.run("checks", self._run_checks, task, context)
         if checks is not None:
             await self.steps.call("review checks", self._store_review, task, run, checks)
             if not checks.approved:
@@ -382,10 +426,12 @@ class Executor(Admission):
             started = time.perf_counter()
             try:
                 prompt = review_prompt(task, summary, records, checks, self._diffs(changes))
-                verdict, turn = await AgentReviewer(
-                    store=self.store, model=model, reviewer=reviewer, run=run,
-                    on_event=self.on_event, steps=self.steps,
-                ).review(task, prompt, turn)  # fmt: skip
+                with self.observer.review(name, "agent") as watch:
+                    verdict, turn = await AgentReviewer(
+                        store=self.store, model=model, reviewer=reviewer, run=run,
+                        on_event=self.on_event, steps=self.steps, observer=self.observer,
+                    ).review(task, prompt, turn)  # fmt: skip
+                    watch.ended(verdict.approved)
             finally:
                 await self.models.release(model)
             verdict = replace(verdict, duration_seconds=round(time.perf_counter() - started, 3))
@@ -403,6 +449,15 @@ class Executor(Admission):
             await self.steps.call("review auto", self._store_review, task, run, verdict)
         return verdict
 
+    async def _run_checks(self, task: Task, context: ToolContext) -> Verdict | None:
+        """The task's checks, watched as a review (in the step: a replay reports none)."""
+        if not task.checks:
+            return None
+        with self.observer.review("checks", "checks") as watch:
+            verdict = await run_checks(task, context)
+            watch.ended(verdict is not None and verdict.approved)
+        return verdict
+
     def _diffs(self, changes: list[ArtifactChange]) -> dict[str, str]:
         """Text of what changed, for the reviewer: a diff, or a new file's contents."""
         shown: dict[str, str] = {}
@@ -417,8 +472,15 @@ class Executor(Admission):
         return shown
 
     async def _conclude(
-        self, task: Task, run: Run, verdict: Verdict, *, timeout_seconds: float | None
+        self,
+        task: Task,
+        run: Run,
+        verdict: Verdict,
+        *,
+        timeout_seconds: float | None,
+        trace: TraceContext | None,
     ) -> Task:
+        """Complete, fail or rework the task on `verdict`; a rework run joins `trace`."""
         if verdict.approved:
             return await self.steps.call(
                 "complete", self._end, task, Status.COMPLETED,
@@ -438,15 +500,17 @@ class Executor(Admission):
                 "review_rejected",
             )  # fmt: skip
         task, rework = await self.steps.call(
-            "rework", self._rework, task, verdict.reviewer, verdict.feedback
+            "rework", self._rework, task, verdict.reviewer, verdict.feedback, trace
         )
         return await self._execute(task, rework, timeout_seconds=timeout_seconds)
 
-    def _rework(self, task: Task, actor: str, feedback: str) -> tuple[Task, Run]:
+    def _rework(
+        self, task: Task, actor: str, feedback: str, trace: TraceContext | None
+    ) -> tuple[Task, Run]:
         number = len(self.store.list_runs(task.id)) + 1
         return self._open_run(
             task, "rework", number=number, feedback=feedback, actor=actor,
-            reason=f"rework: {feedback}", expected=Status.IN_REVIEW,
+            reason=f"rework: {feedback}", expected=Status.IN_REVIEW, trace=trace,
         )  # fmt: skip
 
     def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
@@ -475,3 +539,24 @@ def _artifact_records(task: Task, run: Run, changes: list[ArtifactChange]) -> li
         )
         for change in changes
     ]
+
+
+def _trace_of_run(run: Run) -> TraceContext | None:
+    if run.trace_id is None or run.trace_span_id is None:
+        return None
+    return TraceContext(trace_id=run.trace_id, span_id=run.trace_span_id)
+
+
+def _ended(run: Run, outcome: Outcome) -> Run:
+    """`run` as `outcome` ends it, for the observer (the store's copy is written later)."""
+    status: RunStatus = "submitted" if outcome.summary is not None else "failed"
+    if outcome.summary is None and outcome.failure_category is None:
+        status = "cancelled"  # moved away while it ran
+    return run.model_copy(
+        update={
+            "status": status,
+            "ended_at": utcnow(),
+            "failure_category": outcome.failure_category,
+            "failure_message": outcome.failure_message or None,
+        }
+    )

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from taskline.engine.billing import CallSite, billed_call, call_intent, recorded_answer
 from taskline.engine.cancel import cancel_watcher
-from taskline.engine.events import EventKind, OnEvent, ProgressEvent
+from taskline.engine.events import UNOBSERVED, EventKind, OnEvent, ProgressEvent
 from taskline.engine.prompt import first_messages
 from taskline.engine.steps import InlineSteps
 from taskline.errors import ProviderError, bounded
@@ -40,7 +40,7 @@ from taskline.llm.types import (
     UserMessage,
 )
 from taskline.models import Agent, Task, utcnow
-from taskline.protocols import Model, Steps, Store, Tool
+from taskline.protocols import Model, Observer, Steps, Store, Tool
 from taskline.records import CostRecord, FailureCategory, Run, ToolCallRecord, Turn
 from taskline.tools import ToolContext, ToolResult
 from taskline.tools.base import ToolCallLimits
@@ -132,6 +132,7 @@ class AgentLoop:
         limits: Limits,
         on_event: OnEvent,
         steps: Steps | None = None,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self.store = store
         self.model = model
@@ -143,6 +144,8 @@ class AgentLoop:
         self.limits = limits
         self.on_event = on_event
         self.steps: Steps = steps or InlineSteps()
+        # Told of each call and turn made now; what a resumed run replays it was told of then.
+        self.observer = observer
         self.site = CallSite(task_id=task.id, run_id=run.id, agent=agent.name)
         self.stagnation = Stagnation()
         self.replaying = False
@@ -207,6 +210,7 @@ class AgentLoop:
         intent: CostRecord | None = None
         for turn in itertools.count(1):
             started_at = utcnow()
+            started = time.perf_counter()
             checked = await self._call_model(turn, messages, definitions, intent)
             if isinstance(checked, Outcome):
                 return checked
@@ -241,6 +245,8 @@ class AgentLoop:
                 self._store_turn, turn, response, results, started_at, intent
             )
             intent = intent if written else None  # replayed: the stored records tell
+            if written:
+                self.observer.turn_ended(self.run, time.perf_counter() - started)
             self._emit("turn_finished", turn)
             if outcome is not None:
                 return outcome
@@ -348,7 +354,9 @@ class AgentLoop:
         self.stored_calls = set(recorded)
 
         async def one(index: int, call: ToolCall) -> ToolResult:
-            [result] = await run_tool_calls([call], self.tools, self.context)
+            with self.observer.tool_call(call) as watch:
+                [result] = await run_tool_calls([call], self.tools, self.context)
+                watch.ended(result)
             if len(allowed) > 1:
                 record = self._call_record(turn, index, call, result)
                 await asyncio.to_thread(self.store.add_tool_call, record)
@@ -385,7 +393,7 @@ class AgentLoop:
                     return stop
             response = await self.steps.unrecorded(
                 f"model {turn}", billed_call, self.store, self.model, self.site, turn,
-                list(messages), list(definitions), intent,
+                list(messages), list(definitions), intent, self.observer,
             )  # fmt: skip
             # Only the first call after a resume can find a record of its own.
             self.site = replace(self.site, resumed=False)

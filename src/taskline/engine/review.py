@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from taskline.costs import total
 from taskline.engine.billing import CallSite, billed_call
 from taskline.engine.check_output import FailingTest, cut_lines, describe_failures, failing_tests
-from taskline.engine.events import OnEvent, ProgressEvent
+from taskline.engine.events import UNOBSERVED, OnEvent, ProgressEvent
 from taskline.engine.steps import InlineSteps
 from taskline.llm.types import (
     Message,
@@ -34,7 +34,7 @@ from taskline.models import (
     describe_validation_error,
     utcnow,
 )
-from taskline.protocols import Model, Steps, Store
+from taskline.protocols import Model, Observer, Steps, Store
 from taskline.records import Artifact, Run
 from taskline.tools import ToolContext
 from taskline.tools.base import arguments_schema
@@ -238,8 +238,10 @@ class AgentReviewer:
         run: Run,
         on_event: OnEvent,
         steps: Steps | None = None,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self.steps: Steps = steps or InlineSteps()
+        self.observer = observer
         self.store = store
         self.model = model
         self.reviewer = reviewer
@@ -313,6 +315,8 @@ class AgentReviewer:
             turn,
             list(messages),
             [SUBMIT_REVIEW],
+            None,
+            self.observer,
         )
         # Progress is the run's so far, the agent's calls and the review's together.
         records = await asyncio.to_thread(self.store.cost_records, task.id)
