@@ -133,9 +133,14 @@ class Taskline(Execution):
         if durable is None:
             durable = durable_enabled(env)
         private = private_paths(home, url, config_file)
+        # This process's Prometheus counts, served by `taskline serve` and `taskline worker
+        # --metrics-port`; `taskline.observability.from_environment` will add the traces.
+        from taskline.observability.metrics import process_metrics
+
         taskline = cls(
-            SqlStore.open(url), config, actor, home=home, durable=durable, private=private
-        )
+            SqlStore.open(url), config, actor, home=home, durable=durable, private=private,
+            observer=process_metrics(),
+        )  # fmt: skip
         try:
             taskline.sync_config_agents()
         except BaseException:

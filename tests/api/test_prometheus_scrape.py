@@ -104,15 +104,14 @@ def run_a_task(client: httpx.Client, script: Path) -> str:
     task_id: str = client.post("/api/tasks", json={"title": "Greet"}).json()["id"]
     client.post(f"/api/tasks/{task_id}/assign", json={"agent": "greeter"}).raise_for_status()
     client.post(f"/api/tasks/{task_id}/run").raise_for_status()
-    eventually(
-        lambda: client.get(f"/api/tasks/{task_id}").json()["status"], "COMPLETED", "the run"
-    )
+    eventually(lambda: client.get(f"/api/tasks/{task_id}").json()["status"], "COMPLETED", "the run")
     return task_id
 
 
-def test_prometheus_scrapes_the_server_with_the_token_and_is_refused_without(
+def test_prometheus_shows_the_tokens_and_cost_of_a_run_through_the_server(
     tmp_path: Path,
 ) -> None:
+    # Two jobs scrape the server: one with the token, one without, which is refused.
     with serving(tmp_path) as client:
         run_a_task(client, tmp_path / "greeter.json")
         client.post("/api/tasks", json={"title": "Later"}).raise_for_status()
@@ -133,3 +132,43 @@ def test_prometheus_scrapes_the_server_with_the_token_and_is_refused_without(
             )  # fmt: skip
             assert server.value('taskline_database_up{job="taskline-0"}') == 1.0
             assert server.value('taskline_run_queue_depth{job="taskline-0"}') == 0.0
+            ran = {
+                "tokens": {"input": 2600.0, "output": 110.0, "cache_read": 1000.0,
+                           "cache_write": 0.0, "reasoning": 12.0},
+                # A counter is a float: the two costs add up as floats do.
+                "cost_usd": {"greeter": 0.0021 + 0.0017},
+                "calls": {"ok": 2.0},
+                "runs": {"submitted": 1.0},
+                "latency_seconds": (2.0, 1.0),
+                "tools": {"write_file": 1.0, "submit_work": 1.0},
+                "moves": {("CREATED", "ASSIGNED"): 1.0, ("ASSIGNED", "IN_PROGRESS"): 1.0,
+                          ("IN_PROGRESS", "IN_REVIEW"): 1.0, ("IN_REVIEW", "COMPLETED"): 1.0},
+            }  # fmt: skip
+            # Polled too: the last move is counted a moment after it is stored.
+            eventually(lambda: what_the_run_cost(server), ran, "the run's counts")
+
+
+def what_the_run_cost(server: PrometheusServer) -> dict[str, Any]:
+    """The counts of the run, as Prometheus has them from the server's scrapes (job
+    taskline-0), by what a dashboard would group them by."""
+
+    def by(label: str, expression: str) -> dict[Any, float]:
+        return {
+            s["metric"][label]: float(s["value"][1])
+            for s in server.query(f'sum by ({label}) ({expression}{{job="taskline-0"}})')
+        }
+
+    moves = server.query('sum by (from, to) (taskline_transitions_total{job="taskline-0"})')
+    latency = 'taskline_model_call_duration_seconds_{}{{job="taskline-0"}}'
+    return {
+        "tokens": by("type", "taskline_model_tokens_total"),
+        "cost_usd": by("agent", "taskline_model_cost_usd_total"),
+        "calls": by("outcome", "taskline_model_calls_total"),
+        "runs": by("outcome", "taskline_runs_total"),
+        "latency_seconds": (
+            server.value(latency.format("count")),
+            server.value(latency.format("sum")),
+        ),
+        "tools": by("tool", "taskline_tool_call_duration_seconds_count"),
+        "moves": {(s["metric"]["from"], s["metric"]["to"]): float(s["value"][1]) for s in moves},
+    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from taskline.cli import app
@@ -100,23 +102,81 @@ def test_a_worker_serves_its_metrics_behind_the_token(
     ]
 
 
-def test_the_parent_of_worker_processes_serves_them_all_and_cleans_up_after_them(
+def queue_greetings(deployment: Deployment, count: int) -> list[str]:
+    """`count` tasks of a scripted agent, each run queued for the workers: two answers
+    each, costs that add up exactly in binary floating point."""
+    script = deployment.tmp_path / "greeter.json"
+    script.write_text(json.dumps({"responses": GREETING}))
+    with deployment.library() as tl:
+        tl.add_agent("greeter", model=f"scripted:{script}")
+        tasks = [tl.create_task(f"Greet {n}").id for n in range(count)]
+        for task_id in tasks:
+            tl.assign(task_id, "greeter")
+    for task_id in tasks:
+        deployment.cli("task", "run", task_id, "--detach")
+    return tasks
+
+
+GREETING = [
+    {"tool_calls": [{"name": "write_file", "arguments": {"path": "a.txt", "content": "a"}}],
+     "usage": {"input_tokens": 300, "output_tokens": 20}, "cost_usd": "0.0625"},
+    {"tool_calls": [{"name": "submit_work", "arguments": {"summary": "done"}}],
+     "usage": {"input_tokens": 400, "output_tokens": 10}, "cost_usd": "0.125"},
+]  # fmt: skip
+
+
+def counts(port: int) -> dict[str, float]:
+    """Runs ended, cost and tokens by type as a scrape shows them, each summed over its
+    other labels; empty until the scrape answers."""
+    answer = scrape(port, token=None)
+    if answer is None or answer.status_code != 200:
+        return {}
+    summed: dict[str, float] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == "taskline_model_tokens_total":
+                key = f"{sample.name}:{sample.labels['type']}"
+            elif sample.name in ("taskline_runs_total", "taskline_model_cost_usd_total"):
+                key = sample.name
+            else:
+                continue
+            summed[key] = summed.get(key, 0.0) + sample.value
+    return summed
+
+
+def test_the_parent_of_worker_processes_serves_the_sums_of_their_counts_dead_ones_included(
     deployment: Deployment, started: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
+    tasks = queue_greetings(deployment, 4)
     port = free_port()
-    options = ("--processes", "2", "--metrics-port", str(port), "--metrics-public")
-    pool = started("worker", "--id", "pool", *options)
+    options = ("--processes", "2", "--concurrency", "1", "--metrics-port", str(port))
+    pool = started("worker", "--id", "pool", *options, "--metrics-public")
     both = {f'{BEAT}{{status="running",worker="pool-{n}"}}': 1.0 for n in (1, 2)}
     wait_for(lambda: beats(port, token=None) == both or pool.poll() is not None, "a scrape")
-    # Each child keeps its counts in files in one directory, which the parent reads.
-    directories = {
-        _environment(pid).get("PROMETHEUS_MULTIPROC_DIR")
-        for pid in children_of(pool.pid).values()
+    summed = {
+        "taskline_runs_total": 4.0,
+        "taskline_model_cost_usd_total": 4 * (0.0625 + 0.125),
+        "taskline_model_tokens_total:input": 4 * 700.0,
+        "taskline_model_tokens_total:output": 4 * 30.0,
+        "taskline_model_tokens_total:cache_read": 0.0,
+        "taskline_model_tokens_total:cache_write": 0.0,
+        "taskline_model_tokens_total:reasoning": 0.0,
     }
-    [directory] = directories
-
+    wait_for(lambda: counts(port) == summed or pool.poll() is not None, "the runs' counts")
+    assert counts(port) == summed
+    assert all(deployment.show(task_id)["status"] == "COMPLETED" for task_id in tasks)
+    # Each child keeps its counts in files of its pid in one directory, which the parent reads.
+    before = children_of(pool.pid)
+    [directory] = {_environment(pid).get("PROMETHEUS_MULTIPROC_DIR") for pid in before.values()}
     assert directory is not None
-    assert Path(directory).is_dir()
+    # A child that counted, killed and started again under a new pid: its counts stay.
+    victim = next(
+        name for name, pid in before.items() if (Path(directory) / f"counter_{pid}.db").exists()
+    )
+    os.kill(before[victim], signal.SIGKILL)
+    wait_for(lambda: children_of(pool.pid).get(victim, before[victim]) != before[victim],
+             f"{victim} to start again")  # fmt: skip
+    assert counts(port) == summed
     assert stop(pool) == 0
     assert not Path(directory).exists()
     assert "API token" not in (deployment.tmp_path / "stderr.log").read_text()
@@ -172,9 +232,18 @@ def test_metrics_options_without_a_port_are_one_line(deployment: Deployment) -> 
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ("--metrics-port=0", "Invalid value for '--metrics-port': Input should be greater than or equal to 1"),
-        ("--metrics-port=70000", "Invalid value for '--metrics-port': Input should be less than or equal to 65535"),
-        ("--metrics-port=http", "Invalid value for '--metrics-port': Input should be a valid integer, unable to parse string as an integer"),
+        (
+            "--metrics-port=0",
+            "Invalid value for '--metrics-port': Input should be greater than or equal to 1",
+        ),
+        (
+            "--metrics-port=70000",
+            "Invalid value for '--metrics-port': Input should be less than or equal to 65535",
+        ),
+        (
+            "--metrics-port=http",
+            "Invalid value for '--metrics-port': Input should be a valid integer, unable to parse string as an integer",
+        ),
     ],
 )
 def test_a_wrong_metrics_port_is_a_usage_error(option: str, message: str) -> None:
