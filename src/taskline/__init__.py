@@ -29,7 +29,7 @@ from taskline.errors import (
 )
 from taskline.lifecycle import TRANSITIONS, Status
 from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition
-from taskline.protocols import Model, Steps, Store
+from taskline.protocols import Model, Observer, Steps, Store, TaskWatch, Watch
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -38,6 +38,7 @@ from taskline.records import (
     TaskDetail,
     TaskMetrics,
     ToolCallRecord,
+    TraceContext,
     Turn,
 )
 from taskline.reports import TaskRow
@@ -64,6 +65,7 @@ __all__ = [
     "McpGrant",
     "McpServerError",
     "Model",
+    "Observer",
     "ModelReferenceError",
     "NewTask",
     "NotFoundError",
@@ -75,6 +77,7 @@ __all__ = [
     "ServerReport",
     "Status",
     "Steps",
+    "TaskWatch",
     "Store",
     "StoreError",
     "Task",
@@ -85,8 +88,10 @@ __all__ = [
     "Taskline",
     "TasklineError",
     "ToolCallRecord",
+    "TraceContext",
     "Transition",
     "Turn",
+    "Watch",
     "WorkerProcessError",
     "WorkspaceChangedError",
 ]

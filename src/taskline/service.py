@@ -40,6 +40,7 @@ from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition, validated
+from taskline.observability import from_environment as observer_from_environment
 from taskline.private import private_dir
 from taskline.protocols import Observer, Store
 from taskline.records import (
@@ -133,7 +134,13 @@ class Taskline(Execution):
             durable = durable_enabled(env)
         private = private_paths(home, url, config_file)
         taskline = cls(
-            SqlStore.open(url), config, actor, home=home, durable=durable, private=private
+            SqlStore.open(url),
+            config,
+            actor,
+            home=home,
+            durable=durable,
+            private=private,
+            observer=observer_from_environment(env),
         )
         try:
             taskline.sync_config_agents()
@@ -144,6 +151,7 @@ class Taskline(Execution):
 
     def close(self) -> None:
         """Release the store's connections (and the run queue's)."""
+        self.observer.flush()  # spans of the last runs, before the process may end
         if self._enqueuer is not None:
             self._enqueuer.close()
             self._enqueuer = None
