@@ -29,7 +29,9 @@ from taskline.observability.tracing import Tracing
 from taskline.protocols import Model
 from taskline.testing.provider_server import ProviderServer, Reply
 from tests.conftest import BACKENDS, new_database_url
+from tests.engine.scripting import call, scripted, submit
 from tests.engine.test_openai_e2e import FAST_RETRY
+from tests.engine.test_review import CRITERION, verdict
 from tests.test_durable import TURNS, Deployment, ledger_lines, wait_until_billed
 
 from .otlp import OtlpReceiver, ReceivedSpan, outline, tree
@@ -355,3 +357,81 @@ def test_a_run_killed_and_resumed_stays_in_its_trace(
         range(TURNS + 2 - made_now, TURNS + 2)
     )
     assert root.attributes["taskline.model_calls"] == made_now
+
+
+def test_reviews_and_rework_hang_on_the_task_and_a_verdict_is_a_trace_of_its_own(
+    tl: Taskline, traced: TracerProvider, receiver: OtlpReceiver
+) -> None:
+    tl.observer = Tracing(traced)
+    factory, _models = scripted(
+        [call("write_file", path="hello.txt", content="hi\n"), submit("Wrote hi.")],
+        [verdict(met=False, reason="it says hi", feedback="Write hello, not hi.")],
+        [call("write_file", path="hello.txt", content="hello\n"), submit("Now it says hello.")],
+        [verdict(met=True, reason="it does", feedback="Good.")],
+        [submit("Said it louder.")],
+        [verdict(met=True, reason="it does", feedback="Loud enough.")],
+    )
+    tl.model_factory = factory
+    task = tl.create_task("Greet", criteria=[CRITERION], reviewers=["reviewer"], human_review=True)
+    tl.assign(task.id, "coder")
+    assert tl.run_task(task.id).status is Status.IN_REVIEW
+    assert tl.review(task.id, approve=False, feedback="Louder.").status is Status.IN_REVIEW
+    tl.observer.flush()
+
+    spans = receiver.wait_for(lambda s: len(by_name(s, "taskline.task")) == 2)
+    run_trace, verdict_trace = sorted(tree(spans), key=lambda s: s.start_time_unix_nano)
+    agent_turn = ["    chat script", "    execute_tool write_file"]
+    submitted = ["    chat script", "    execute_tool submit_work"]
+    assert outline(run_trace) == [
+        "taskline.task",
+        "  invoke_agent coder", *agent_turn, *submitted,
+        "  invoke_agent reviewer", "    chat script",
+        "  invoke_agent coder", *agent_turn, *submitted,
+        "  invoke_agent reviewer", "    chat script",
+    ]  # fmt: skip
+    assert outline(verdict_trace) == [
+        "taskline.task",
+        "  invoke_agent coder", *submitted,
+        "  invoke_agent reviewer", "    chat script",
+    ]  # fmt: skip
+    reviews = [s for s in spans if s.attributes.get("taskline.review.kind") == "agent"]
+    assert [r.attributes["taskline.review.approved"] for r in reviews] == [False, True, True]
+    runs = tl.runs(task.id)
+    # the rework the person asked for is in the verdict's trace, the others in the run's
+    assert [(r.trace_id, r.trace_span_id) for r in runs] == [
+        (run_trace.trace_id, run_trace.span_id),
+        (run_trace.trace_id, run_trace.span_id),
+        (verdict_trace.trace_id, verdict_trace.span_id),
+    ]
+    assert [e.attributes["taskline.transition.to"] for e in verdict_trace.events] == [
+        "IN_PROGRESS", "IN_REVIEW",
+    ]  # fmt: skip
+
+
+def test_a_failed_call_is_an_error_on_its_span_and_its_task(
+    tl: Taskline, traced: TracerProvider, receiver: OtlpReceiver
+) -> None:
+    tl.observer = Tracing(traced)
+    with ProviderServer() as server:
+        server.enqueue(*[Reply.error(500, "upstream down")] * FAST_RETRY.max_attempts)
+        tl.model_factory = lambda _ref: OpenAICompatModel(
+            "gpt-4o-mini", base_url=server.openai_base_url, api_key="k", retry=FAST_RETRY
+        )
+        task = tl.create_task("Fail")
+        tl.assign(task.id, "coder")
+        assert tl.run_task(task.id).failure_category == "provider_error"
+    tl.observer.flush()
+
+    spans = receiver.wait_for(lambda s: any(x.name == "taskline.task" for x in s))
+    chat, run, root = (
+        only(spans, n) for n in ("chat gpt-4o-mini", "invoke_agent coder", "taskline.task")
+    )
+    assert (chat.attributes["error.type"], chat.status_code) == ("ProviderError", STATUS_ERROR)
+    assert "gen_ai.usage.input_tokens" not in chat.attributes
+    assert (run.attributes["error.type"], run.attributes["taskline.run.status"]) == (
+        "provider_error", "failed",
+    )  # fmt: skip
+    assert (root.attributes["error.type"], root.attributes["taskline.task.status"]) == (
+        "provider_error", "FAILED",
+    )  # fmt: skip
+    assert root.attributes["taskline.model_calls"] == 0
