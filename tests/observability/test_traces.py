@@ -27,14 +27,13 @@ from taskline.llm.types import ToolCall, Usage
 from taskline.observability import from_environment
 from taskline.observability.tracing import Tracing
 from taskline.protocols import Model
+from taskline.testing.otlp import OtlpReceiver, ReceivedSpan, outline, tree
 from taskline.testing.provider_server import ProviderServer, Reply
 from tests.conftest import BACKENDS, new_database_url
 from tests.engine.scripting import call, scripted, submit
 from tests.engine.test_openai_e2e import FAST_RETRY
 from tests.engine.test_review import CRITERION, verdict
 from tests.test_durable import TURNS, Deployment, ledger_lines, wait_until_billed
-
-from .otlp import OtlpReceiver, ReceivedSpan, outline, tree
 
 RECORDED = Path(__file__).parent.parent / "llm" / "recorded"
 SPAN_KIND_CLIENT = 3

@@ -1,4 +1,5 @@
-"""A receiver of OTLP/HTTP traces on loopback: what a collector does with the first hop.
+"""A receiver of OTLP/HTTP traces on loopback, for tests and benchmarks: what a collector does
+with the first hop.
 
 It decodes the protobuf requests that OpenTelemetry's real exporter sends (gzip or not)
 with the protocol's own generated classes, and keeps each span in a plain form that
