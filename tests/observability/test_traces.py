@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -434,3 +435,25 @@ def test_a_failed_call_is_an_error_on_its_span_and_its_task(
         "provider_error", "FAILED",
     )  # fmt: skip
     assert root.attributes["taskline.model_calls"] == 0
+
+
+def test_a_collector_that_is_down_costs_one_line(tmp_path: Path) -> None:
+    deployment = Deployment(tmp_path / "home", f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    deployment.env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+        OTEL_EXPORTER_OTLP_TIMEOUT="3",
+        TASKLINE_DURABLE="0",
+    )
+    task_id, _ledger = deployment.new_task("unheard", delay_seconds=0)
+
+    done = deployment.cli("task", "run", task_id)
+
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: traces were not sent: Failed to export spans batch due to timeout, max retries"
+        " or shutdown."
+    ]
+    assert "Traceback" not in done.stderr

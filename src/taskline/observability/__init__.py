@@ -11,6 +11,7 @@ nothing pays nothing for it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -62,7 +63,21 @@ def _tracer_provider(env: Mapping[str, str]) -> Any:
     provider = TracerProvider(resource=Resource.create(service))
     # The exporter reads the endpoint, headers, timeout and compression from the variables.
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    logging.getLogger(EXPORTER_LOGGER).addFilter(_one_line_per_failed_export)
     return provider
+
+
+EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+
+
+def _one_line_per_failed_export(record: logging.LogRecord) -> bool:
+    """A collector that is down costs the user one line, not one per retry."""
+    message = record.getMessage()
+    if message.startswith("Transient error"):
+        return False  # retried: the final failure, if any, is said below
+    if message.startswith("Failed to export"):
+        record.msg, record.args = "traces were not sent: %s", (message,)
+    return True
 
 
 class Observers:
