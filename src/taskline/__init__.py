@@ -29,7 +29,7 @@ from taskline.errors import (
 )
 from taskline.lifecycle import TRANSITIONS, Status
 from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition
-from taskline.protocols import Model, Steps, Store
+from taskline.protocols import Model, Observer, Steps, Store, TaskWatch, Watch
 from taskline.records import (
     Artifact,
     CostRecord,
@@ -38,6 +38,7 @@ from taskline.records import (
     TaskDetail,
     TaskMetrics,
     ToolCallRecord,
+    TraceContext,
     Turn,
     Worker,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "McpGrant",
     "McpServerError",
     "Model",
+    "Observer",
     "ModelReferenceError",
     "NewTask",
     "NotFoundError",
@@ -76,6 +78,7 @@ __all__ = [
     "ServerReport",
     "Status",
     "Steps",
+    "TaskWatch",
     "Store",
     "StoreError",
     "Task",
@@ -86,8 +89,10 @@ __all__ = [
     "Taskline",
     "TasklineError",
     "ToolCallRecord",
+    "TraceContext",
     "Transition",
     "Turn",
+    "Watch",
     "Worker",
     "WorkerProcessError",
     "WorkspaceChangedError",

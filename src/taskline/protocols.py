@@ -292,3 +292,7 @@ class Observer(Protocol):
     def moved(self, task: Task, from_status: Status, *, actor: str, reason: str) -> None:
         """`task` moved from `from_status` to its status (stored just now, not replayed)."""
         ...
+
+    def flush(self) -> None:
+        """Send what is kept to be sent (spans in a batch): the process may end soon."""
+        ...

@@ -40,6 +40,7 @@ from taskline.ids import IdKind, new_id, normalized_prefix
 from taskline.lifecycle import Status, check_transition
 from taskline.llm.pool import ModelFactory, ModelPool
 from taskline.models import Agent, McpGrant, NewTask, Task, TaskEvent, Transition, validated
+from taskline.observability import from_environment as observer_from_environment
 from taskline.private import private_dir
 from taskline.protocols import Observer, Store
 from taskline.records import (
@@ -133,14 +134,15 @@ class Taskline(Execution):
         if durable is None:
             durable = durable_enabled(env)
         private = private_paths(home, url, config_file)
-        # This process's Prometheus counts, served by `taskline serve` and `taskline worker
-        # --metrics-port`; `taskline.observability.from_environment` will add the traces.
-        from taskline.observability.metrics import process_metrics
-
         taskline = cls(
-            SqlStore.open(url), config, actor, home=home, durable=durable, private=private,
-            observer=process_metrics(),
-        )  # fmt: skip
+            SqlStore.open(url),
+            config,
+            actor,
+            home=home,
+            durable=durable,
+            private=private,
+            observer=observer_from_environment(env),
+        )
         try:
             taskline.sync_config_agents()
         except BaseException:
@@ -150,6 +152,7 @@ class Taskline(Execution):
 
     def close(self) -> None:
         """Release the store's connections (and the run queue's)."""
+        self.observer.flush()  # spans of the last runs, before the process may end
         self._close_queue()
         self.store.close()
 

@@ -102,5 +102,8 @@ class Unobserved:
     def moved(self, task: Task, from_status: Status, *, actor: str, reason: str) -> None:
         """Nothing to keep."""
 
+    def flush(self) -> None:
+        """Nothing to send."""
+
 
 UNOBSERVED = Unobserved()

@@ -298,6 +298,8 @@ class HttpAdapter(ABC):
             raw_usage=raw_usage,
             provider=self.provider,
             model=self.model,
+            response_model=_text(data, "model"),
+            response_id=_text(data, "id"),
             cost_usd=price.cost_usd,
             price_source=price.source,
             latency_ms=latency_ms,
@@ -315,3 +317,9 @@ class HttpAdapter(ABC):
             genai_api_url=None if self._genai_provider_id else self.base_url,
             config_prices=self._config_prices,
         )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    """`data[key]` if it is a string: both wire formats name the answer's id and model so."""
+    value = data.get(key)
+    return value if isinstance(value, str) else None

@@ -181,6 +181,11 @@ class ModelResponse(_Frozen):
     """Who served it: `openai`, `anthropic`, `local`, `scripted` or an endpoint name."""
     model: str
     """The model as it was asked for."""
+    response_model: str | None = None
+    """The model that answered, as the provider named it (e.g. a dated version); None
+    when it did not say."""
+    response_id: str | None = None
+    """The provider's id of the answer; None when it gave none."""
     cost_usd: Decimal | None
     """What the call cost; None when the price is unknown (unknown is not free)."""
     price_source: PriceSource

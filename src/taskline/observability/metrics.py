@@ -249,6 +249,9 @@ class Metrics:
         """Count the move."""
         _quietly(self.transitions.labels(from_status.value, task.status.value).inc)
 
+    def flush(self) -> None:
+        """Nothing waits to be sent: Prometheus comes for the counts."""
+
 
 class _Told(Generic[T]):
     """A watch that keeps what it was told; it has no trace."""
