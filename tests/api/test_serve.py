@@ -33,7 +33,7 @@ def test_serve_says_where_a_new_token_is_and_guards_the_api(tmp_path: Path) -> N
     )
     try:
         assert server.stdout is not None
-        first, second = server.stdout.readline(), server.stdout.readline()
+        first, second, third = (server.stdout.readline() for _ in range(3))
         token = (home / "api-token").read_text().strip()
         url = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -48,6 +48,7 @@ def test_serve_says_where_a_new_token_is_and_guards_the_api(tmp_path: Path) -> N
     assert first == f"API token: generated and kept in {home / 'api-token'}\n"
     assert token not in first + second + _out + err
     assert second == f"taskline API and dashboard on {url}/ (Ctrl-C to stop)\n"
+    assert third == f"Prometheus metrics on {url}/metrics (with the API token)\n"
     assert (health.status_code, anonymous.status_code, allowed.json()) == (200, 401, [])
     assert server.returncode == 0, err
 

@@ -95,6 +95,8 @@ def serve(
                 err=True,
             )
         typer.echo(f"taskline API and dashboard on {http_url(host, port)} (Ctrl-C to stop)")
+        guard = "no token needed" if metrics_public else "with the API token"
+        typer.echo(f"Prometheus metrics on {http_url(host, port)}metrics ({guard})")
         config = uvicorn.Config(
             create_app(
                 tl, token=token, max_body_bytes=max_body_bytes, metrics_public=metrics_public
