@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -60,6 +71,16 @@ ESTIMATED = (
     "cost_usd",
 )
 """What a lost call takes from the call sent again in its place, the same request."""
+
+ANSWERED = [name for name in CostRecord.model_fields if name not in ("id", "created_at")]
+"""What an answer sets in its call's record: everything but the identity."""
+# Built once, values as parameters: a statement with its values in it is built, coerced
+# and keyed for the statement cache anew at every call, which cost more than the write.
+ANSWER_PENDING = (
+    update(cost_records)
+    .where(cost_records.c.id == bindparam("pending_id"), cost_records.c.state == "pending")
+    .values({name: bindparam(name, type_=cost_records.c[name].type) for name in ANSWERED})
+)
 
 METRICS_COLUMNS = [task_metrics.c[name] for name in TaskMetrics.model_fields]
 """The columns of `task_metrics` that hold a `TaskMetrics`; the rest serve the report."""
@@ -234,11 +255,7 @@ class RunQueries(SqlBase):
         answered = record.model_copy(update={"state": "answered"})
         figures = answered.model_dump(exclude={"id", "created_at"})
         with self._write(flushed=False) as conn:
-            conn.execute(
-                update(cost_records)
-                .where(cost_records.c.id == record.id, cost_records.c.state == "pending")
-                .values(figures)
-            )
+            conn.execute(ANSWER_PENDING, {**figures, "pending_id": record.id})
             if not replaced_lost:
                 return answered
             same_call = (

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Update, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -45,6 +45,35 @@ from taskline.store.workers import WorkerQueries
 
 _TASK_COLUMNS = [c.name for c in tasks.columns]
 _AGENT_COLUMNS = [c.name for c in agents.columns]
+
+
+# The statements a run makes again and again, built once with their values as parameters:
+# one built at each call, values inside, is coerced and keyed for SQLAlchemy's statement
+# cache anew every time, which costs more than the write itself.
+TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("task_id"))
+DEPENDENCIES_OF = (
+    select(task_dependencies.c.depends_on)
+    .where(task_dependencies.c.task_id == bindparam("task_id"))
+    .order_by(task_dependencies.c.depends_on)
+)
+AGENT_NAMED = select(agents.c.name).where(agents.c.name == bindparam("name"))
+LAST_TRANSITION = select(func.max(transitions.c.seq)).where(
+    transitions.c.task_id == bindparam("task_id")
+)
+_MOVED = ("status", "assignee", "updated_at", "failure_category", "failure_message")
+
+
+def _move_statement(columns: Sequence[str]) -> Update:
+    """A compare-and-set move setting `columns`: the task is where the mover saw it."""
+    return (
+        update(tasks)
+        .where(tasks.c.id == bindparam("task_id"), tasks.c.status == bindparam("expected_status"))
+        .values({name: bindparam(name, type_=tasks.c[name].type) for name in columns})
+    )
+
+
+MOVE = _move_statement(_MOVED)
+MOVE_WITH_SUMMARY = _move_statement((*_MOVED, "summary"))
 
 
 class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
@@ -274,10 +303,9 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
             }
             if summary is not None:
                 changes["summary"] = summary
+            statement = MOVE_WITH_SUMMARY if summary is not None else MOVE
             moved = conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.status == current.value)
-                .values(changes)
+                statement, {**changes, "task_id": task_id, "expected_status": current.value}
             )
             if moved.rowcount != 1:
                 actual = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id))
@@ -333,18 +361,14 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
     # -- helpers --------------------------------------------------------------
 
     def _get_task(self, conn: Connection, task_id: str) -> Task:
-        row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
+        row = conn.execute(TASK_BY_ID, {"task_id": task_id}).first()
         if row is None:
             raise NotFoundError("task", task_id)
-        deps = conn.execute(
-            select(task_dependencies.c.depends_on)
-            .where(task_dependencies.c.task_id == task_id)
-            .order_by(task_dependencies.c.depends_on)
-        ).scalars()
+        deps = conn.execute(DEPENDENCIES_OF, {"task_id": task_id}).scalars()
         return _task_from_row(row, list(deps))
 
     def _require_agent(self, conn: Connection, name: str) -> None:
-        if conn.execute(select(agents.c.name).where(agents.c.name == name)).first() is None:
+        if conn.execute(AGENT_NAMED, {"name": name}).first() is None:
             raise NotFoundError("agent", name)
 
     def _assignee_for(
@@ -385,9 +409,7 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         actor: str,
         reason: str,
     ) -> None:
-        last = conn.execute(
-            select(func.max(transitions.c.seq)).where(transitions.c.task_id == task_id)
-        ).scalar_one()
+        last = conn.execute(LAST_TRANSITION, {"task_id": task_id}).scalar_one()
         conn.execute(
             insert(transitions),
             {
