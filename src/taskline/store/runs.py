@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from taskline.costs import total
 from taskline.errors import NotFoundError
 from taskline.records import (
     Artifact,
@@ -55,6 +56,7 @@ from taskline.store.tables import (
     runs,
     task_metrics,
     tool_calls,
+    transitions,
     turns,
 )
 
@@ -81,6 +83,18 @@ ANSWER_PENDING = (
     .where(cost_records.c.id == bindparam("pending_id"), cost_records.c.state == "pending")
     .values({name: bindparam(name, type_=cost_records.c[name].type) for name in ANSWERED})
 )
+
+BILLED = (
+    "state",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "attempts",
+)
+"""What a task's totals read of its cost records."""
 
 METRICS_COLUMNS = [task_metrics.c[name] for name in TaskMetrics.model_fields]
 """The columns of `task_metrics` that hold a `TaskMetrics`; the rest serve the report."""
@@ -380,6 +394,69 @@ class RunQueries(SqlBase):
         return [Review.model_validate(_row_dict(row, reviews)) for row in rows]
 
     # -- metrics --------------------------------------------------------------
+
+    def measure_task(self, task_id: str) -> TaskMetrics:
+        """Turns, tokens, cost, time, tool calls, runs and retries over every run of the task,
+        read in one transaction, counted by the database where it can.
+
+        Time is the task's whole life (`duration_seconds`: from its first run's start to
+        its last move), of which the agent worked `agent_seconds` and the checks and
+        reviewer agents took `review_seconds`. Tokens and cost include review calls;
+        `cost_per_task` is None when any call was unpriced, with the count of those calls
+        alongside. Calls lost in a crash count at their estimates (unpriced when they have
+        none), and `lost_calls` says how many.
+        """
+        of_task = runs.c.task_id == task_id
+        with self._snapshot() as conn:
+            started = conn.execute(
+                select(runs.c.started_at, runs.c.ended_at).where(of_task).order_by(runs.c.number)
+            ).all()
+            turn_count = conn.execute(
+                select(func.count()).select_from(turns.join(runs)).where(of_task)
+            ).scalar_one()
+            call_count = conn.execute(
+                select(func.count()).select_from(tool_calls.join(runs)).where(of_task)
+            ).scalar_one()
+            review_seconds = conn.execute(
+                select(func.coalesce(func.sum(reviews.c.duration_seconds), 0.0)).where(
+                    reviews.c.task_id == task_id
+                )
+            ).scalar_one()
+            last_move = conn.execute(
+                select(transitions.c.at)
+                .where(transitions.c.task_id == task_id)
+                .order_by(transitions.c.seq.desc())
+                .limit(1)
+            ).scalar_one()
+            # The figures only: a record's answer and raw usage are what make it heavy.
+            billed = conn.execute(
+                select(*(cost_records.c[name] for name in BILLED)).where(
+                    cost_records.c.task_id == task_id
+                )
+            ).all()
+        sums = total(CostRecord.model_construct(**row._mapping) for row in billed)
+        agent_seconds = sum(
+            (run.ended_at - run.started_at).total_seconds() for run in started if run.ended_at
+        )
+        duration_seconds = (
+            max((last_move - started[0].started_at).total_seconds(), 0.0) if started else 0.0
+        )
+        return TaskMetrics(
+            task_id=task_id,
+            turns_per_task=turn_count,
+            tokens_per_task=sums.tokens,
+            input_tokens=sums.input_tokens,
+            output_tokens=sums.output_tokens,
+            cost_per_task=sums.cost_usd,
+            unpriced_calls=sums.unpriced_calls,
+            lost_calls=sums.lost_calls,
+            duration_seconds=round(duration_seconds, 3),
+            agent_seconds=round(agent_seconds, 3),
+            review_seconds=round(float(review_seconds), 3),
+            tool_calls=call_count,
+            runs=len(started),
+            retries=sum(row.attempts - 1 for row in billed),
+        )
 
     def save_metrics(self, metrics: TaskMetrics) -> TaskMetrics:
         """Store a task's metrics, replacing earlier ones."""
