@@ -1,4 +1,5 @@
-"""Executing a task: the run loop, its limits, review, artifacts and metrics.
+"""Executing a task: the run loop, its limits, review and artifacts (its metrics are the store's,
+measured in the transaction of its last move).
 
 artifacts  snapshot a workspace, diff two snapshots, show a change as a text diff
 blobs      the content-addressed store that keeps files' contents

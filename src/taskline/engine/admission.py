@@ -8,7 +8,6 @@ already made as success, and `_replayed` is the one test of that.
 
 from __future__ import annotations
 
-from taskline.engine.metrics import store_metrics
 from taskline.errors import ConfigError, ConflictError, IllegalTransitionError, InvalidValueError
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, price_known
@@ -86,8 +85,8 @@ class Admission:
             reason=f"run {run.number} {INTERRUPTED}",
             expected=Status.IN_PROGRESS,
             failure_category="crashed",
+            measured=True,
         )
-        store_metrics(self.store, task.id)
         return failed
 
     def _close_runs_left_running(self, task_id: str) -> None:
@@ -120,9 +119,12 @@ class Admission:
         summary: str | None = None,
         failure_category: str | None = None,
         opening: Run | None = None,
+        closing: Run | None = None,
+        measured: bool = False,
     ) -> Task:
         """A move that a replayed step may ask for twice: when the task's last transition is
-        this very move, the step had made it before the crash, and that is success."""
+        this very move, the step had made it before the crash, and that is success (what
+        the move opened, closed or measured went in its transaction)."""
         try:
             moved = self.store.move(
                 task_id,
@@ -133,6 +135,8 @@ class Admission:
                 summary=summary,
                 failure_category=failure_category,
                 opening=opening,
+                closing=closing,
+                measured=measured,
             )
         except (ConflictError, IllegalTransitionError):
             if not self._replayed(task_id, expected, target, reason):

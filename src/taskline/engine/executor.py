@@ -7,7 +7,7 @@ ASSIGNED (or FAILED, retried) -> IN_PROGRESS
     rejected -> IN_PROGRESS as a new run with the feedback, up to max_rework
                 times, then FAILED (review_rejected)
   stopped?   -> FAILED with its category
-metrics stored whenever the task reaches COMPLETED or FAILED
+metrics stored with the move to COMPLETED or FAILED, in its transaction
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from taskline.engine.blobs import BlobStore
 from taskline.engine.copies import WorkspaceCopy
 from taskline.engine.events import UNOBSERVED, OnEvent, ignore
 from taskline.engine.loop import AgentLoop, Limits, Outcome
-from taskline.engine.metrics import store_metrics
 from taskline.engine.review import AgentReviewer, Verdict, review_prompt, run_checks
 from taskline.engine.steps import InlineSteps
 from taskline.errors import (
@@ -289,7 +288,9 @@ class Executor(Admission):
         return changes
 
     def _submitted(self, task: Task, run: Run, agent: str, summary: str) -> Task:
-        self.store.end_run(run.id, "submitted", ended_at=utcnow(), summary=summary)
+        ended = run.model_copy(
+            update={"status": "submitted", "ended_at": utcnow(), "summary": summary}
+        )
         return self._move_once(
             task.id,
             Status.IN_REVIEW,
@@ -297,22 +298,22 @@ class Executor(Admission):
             reason="work submitted",
             expected=Status.IN_PROGRESS,
             summary=summary,
+            closing=ended,
         )
 
     def _end(
         self, task: Task, target: Status, actor: str, reason: str, category: str | None = None
     ) -> Task:
         """Move an IN_REVIEW task to its end (COMPLETED or FAILED) and store its metrics."""
-        ended = self._move_once(
+        return self._move_once(
             task.id,
             target,
             actor=actor,
             reason=reason,
             expected=Status.IN_REVIEW,
             failure_category=category,
+            measured=True,
         )
-        store_metrics(self.store, task.id)
-        return ended
 
     async def _agent_loop(
         self, task: Task, agent: Agent, run: Run, timeout_seconds: float | None
@@ -385,23 +386,24 @@ class Executor(Admission):
                 run.id, "cancelled", ended_at=utcnow(), failure_message=outcome.failure_message
             )
             return current
-        self.store.end_run(
-            run.id,
-            "failed",
-            ended_at=utcnow(),
-            failure_category=outcome.failure_category,
-            failure_message=outcome.failure_message,
+        ended = run.model_copy(
+            update={
+                "status": "failed",
+                "ended_at": utcnow(),
+                "failure_category": outcome.failure_category,
+                "failure_message": outcome.failure_message,
+            }
         )
-        failed = self._move_once(
+        return self._move_once(
             task.id,
             Status.FAILED,
             actor=self.actor,
             reason=outcome.failure_message,
             expected=Status.IN_PROGRESS,
             failure_category=outcome.failure_category,
+            closing=ended,
+            measured=True,
         )
-        store_metrics(self.store, task.id)
-        return failed
 
     async def _review(
         self,

@@ -84,6 +84,9 @@ ANSWER_PENDING = (
     .values({name: bindparam(name, type_=cost_records.c[name].type) for name in ANSWERED})
 )
 
+RUN_ENDING = {"status", "ended_at", "summary", "failure_category", "failure_message"}
+"""What a run's end records."""
+
 BILLED = (
     "state",
     "input_tokens",
@@ -137,19 +140,15 @@ class RunQueries(SqlBase):
         failure_message: str | None = None,
     ) -> Run:
         """Record how a run ended; a call it left in flight is lost (it may have been billed)."""
+        ending = {
+            "status": status,
+            "ended_at": ended_at,
+            "summary": summary,
+            "failure_category": failure_category,
+            "failure_message": failure_message,
+        }
         with self._write() as conn:
-            _lose_pending(conn, cost_records.c.run_id == run_id)
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(
-                    status=status,
-                    ended_at=ended_at,
-                    summary=summary,
-                    failure_category=failure_category,
-                    failure_message=failure_message,
-                )
-            )
+            close_run(conn, run_id, ending)
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
@@ -395,79 +394,10 @@ class RunQueries(SqlBase):
 
     # -- metrics --------------------------------------------------------------
 
-    def measure_task(self, task_id: str) -> TaskMetrics:
-        """Turns, tokens, cost, time, tool calls, runs and retries over every run of the task,
-        read in one transaction, counted by the database where it can.
-
-        Time is the task's whole life (`duration_seconds`: from its first run's start to
-        its last move), of which the agent worked `agent_seconds` and the checks and
-        reviewer agents took `review_seconds`. Tokens and cost include review calls;
-        `cost_per_task` is None when any call was unpriced, with the count of those calls
-        alongside. Calls lost in a crash count at their estimates (unpriced when they have
-        none), and `lost_calls` says how many.
-        """
-        of_task = runs.c.task_id == task_id
-        with self._snapshot() as conn:
-            started = conn.execute(
-                select(runs.c.started_at, runs.c.ended_at).where(of_task).order_by(runs.c.number)
-            ).all()
-            turn_count = conn.execute(
-                select(func.count()).select_from(turns.join(runs)).where(of_task)
-            ).scalar_one()
-            call_count = conn.execute(
-                select(func.count()).select_from(tool_calls.join(runs)).where(of_task)
-            ).scalar_one()
-            review_seconds = conn.execute(
-                select(func.coalesce(func.sum(reviews.c.duration_seconds), 0.0)).where(
-                    reviews.c.task_id == task_id
-                )
-            ).scalar_one()
-            last_move = conn.execute(
-                select(transitions.c.at)
-                .where(transitions.c.task_id == task_id)
-                .order_by(transitions.c.seq.desc())
-                .limit(1)
-            ).scalar_one()
-            # The figures only: a record's answer and raw usage are what make it heavy.
-            billed = conn.execute(
-                select(*(cost_records.c[name] for name in BILLED)).where(
-                    cost_records.c.task_id == task_id
-                )
-            ).all()
-        sums = total(CostRecord.model_construct(**row._mapping) for row in billed)
-        agent_seconds = sum(
-            (run.ended_at - run.started_at).total_seconds() for run in started if run.ended_at
-        )
-        duration_seconds = (
-            max((last_move - started[0].started_at).total_seconds(), 0.0) if started else 0.0
-        )
-        return TaskMetrics(
-            task_id=task_id,
-            turns_per_task=turn_count,
-            tokens_per_task=sums.tokens,
-            input_tokens=sums.input_tokens,
-            output_tokens=sums.output_tokens,
-            cost_per_task=sums.cost_usd,
-            unpriced_calls=sums.unpriced_calls,
-            lost_calls=sums.lost_calls,
-            duration_seconds=round(duration_seconds, 3),
-            agent_seconds=round(agent_seconds, 3),
-            review_seconds=round(float(review_seconds), 3),
-            tool_calls=call_count,
-            runs=len(started),
-            retries=sum(row.attempts - 1 for row in billed),
-        )
-
     def save_metrics(self, metrics: TaskMetrics) -> TaskMetrics:
         """Store a task's metrics, replacing earlier ones."""
-        row = metrics.model_dump()
         with self._write() as conn:
-            found = conn.execute(
-                update(task_metrics).where(task_metrics.c.task_id == metrics.task_id).values(row)
-            )
-            if found.rowcount == 0:
-                conn.execute(insert(task_metrics).values(row))
-            _note_last_run(conn, metrics.task_id)
+            write_metrics(conn, metrics)
         return metrics
 
     def get_metrics(self, task_id: str) -> TaskMetrics | None:
@@ -522,3 +452,82 @@ def _note_last_run(conn: Connection, task_id: str) -> None:
         .where(task_metrics.c.task_id == task_id)
         .values(last_agent=of_last_run(runs.c.agent), last_model=of_last_run(runs.c.model))
     )
+
+
+def close_run(conn: Connection, run_id: str, ending: dict[str, Any]) -> None:
+    """Record in the transaction of `conn` how a run ended (`ending`: its status, end time,
+    summary and failure); a call it left in flight is lost (it may have been billed)."""
+    _lose_pending(conn, cost_records.c.run_id == run_id)
+    conn.execute(update(runs).where(runs.c.id == run_id).values(ending))
+
+
+def measure(conn: Connection, task_id: str) -> TaskMetrics:
+    """Turns, tokens, cost, time, tool calls, runs and retries over every run of the task,
+    counted by the database where it can, in the transaction of `conn`.
+
+    Time is the task's whole life (`duration_seconds`: from its first run's start to its
+    last move), of which the agent worked `agent_seconds` and the checks and reviewer
+    agents took `review_seconds`. Tokens and cost include review calls; `cost_per_task`
+    is None when any call was unpriced, with the count of those calls alongside. Calls
+    lost in a crash count at their estimates (unpriced when they have none), and
+    `lost_calls` says how many.
+    """
+    of_task = runs.c.task_id == task_id
+    started = conn.execute(
+        select(runs.c.started_at, runs.c.ended_at).where(of_task).order_by(runs.c.number)
+    ).all()
+    turn_count = conn.execute(
+        select(func.count()).select_from(turns.join(runs)).where(of_task)
+    ).scalar_one()
+    call_count = conn.execute(
+        select(func.count()).select_from(tool_calls.join(runs)).where(of_task)
+    ).scalar_one()
+    review_seconds = conn.execute(
+        select(func.coalesce(func.sum(reviews.c.duration_seconds), 0.0)).where(
+            reviews.c.task_id == task_id
+        )
+    ).scalar_one()
+    last_move = conn.execute(
+        select(transitions.c.at)
+        .where(transitions.c.task_id == task_id)
+        .order_by(transitions.c.seq.desc())
+        .limit(1)
+    ).scalar_one()
+    # The figures only: a record's answer and raw usage are what make it heavy.
+    billed = conn.execute(
+        select(*(cost_records.c[name] for name in BILLED)).where(cost_records.c.task_id == task_id)
+    ).all()
+    sums = total(CostRecord.model_construct(**row._mapping) for row in billed)
+    agent_seconds = sum(
+        (run.ended_at - run.started_at).total_seconds() for run in started if run.ended_at
+    )
+    duration_seconds = (
+        max((last_move - started[0].started_at).total_seconds(), 0.0) if started else 0.0
+    )
+    return TaskMetrics(
+        task_id=task_id,
+        turns_per_task=turn_count,
+        tokens_per_task=sums.tokens,
+        input_tokens=sums.input_tokens,
+        output_tokens=sums.output_tokens,
+        cost_per_task=sums.cost_usd,
+        unpriced_calls=sums.unpriced_calls,
+        lost_calls=sums.lost_calls,
+        duration_seconds=round(duration_seconds, 3),
+        agent_seconds=round(agent_seconds, 3),
+        review_seconds=round(float(review_seconds), 3),
+        tool_calls=call_count,
+        runs=len(started),
+        retries=sum(row.attempts - 1 for row in billed),
+    )
+
+
+def write_metrics(conn: Connection, metrics: TaskMetrics) -> None:
+    """Store a task's metrics in the transaction of `conn`, replacing earlier ones."""
+    row = metrics.model_dump()
+    found = conn.execute(
+        update(task_metrics).where(task_metrics.c.task_id == metrics.task_id).values(row)
+    )
+    if found.rowcount == 0:
+        conn.execute(insert(task_metrics).values(row))
+    _note_last_run(conn, metrics.task_id)

@@ -32,7 +32,14 @@ from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
 from taskline.store.metrics import MetricsQueries
 from taskline.store.migrate import ensure_schema
-from taskline.store.runs import RunQueries, insert_run
+from taskline.store.runs import (
+    RUN_ENDING,
+    RunQueries,
+    close_run,
+    insert_run,
+    measure,
+    write_metrics,
+)
 from taskline.store.tables import (
     agents,
     runs,
@@ -271,6 +278,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         summary: str | None = None,
         failure_category: str | None = None,
         opening: Run | None = None,
+        closing: Run | None = None,
+        measured: bool = False,
     ) -> Task:
         """Move a task to `target` if the lifecycle table allows it.
 
@@ -280,7 +289,9 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         a completion summary with the move; a move to FAILED records
         `failure_category` and the reason as the failure, and any other move
         clears the failure. `opening` is a run that starts with the move (into
-        IN_PROGRESS), stored in the same transaction.
+        IN_PROGRESS), `closing` one that ends with it (as it ended: its status,
+        summary, failure), and `measured` stores the task's metrics as the move leaves
+        them: each in the move's transaction, so a step that made the move made them too.
         """
         with self._write() as conn:
             task = self._get_task(conn, task_id)
@@ -315,6 +326,10 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
             self._append_transition(conn, task_id, current, target, now, actor, reason)
             if opening is not None:
                 insert_run(conn, opening)
+            if closing is not None:
+                close_run(conn, closing.id, closing.model_dump(include=RUN_ENDING))
+            if measured:
+                write_metrics(conn, measure(conn, task_id))
             return task.model_copy(update={**changes, "status": target})
 
     def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task:
