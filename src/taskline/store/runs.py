@@ -87,17 +87,8 @@ ANSWER_PENDING = (
 RUN_ENDING = {"status", "ended_at", "summary", "failure_category", "failure_message"}
 """What a run's end records."""
 
-BILLED = (
-    "state",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-    "attempts",
-)
-"""What a task's totals read of its cost records."""
+BILLED = ("state", *ESTIMATED, "attempts")
+"""What a task's totals read of its cost records: their figures, not their answers."""
 
 METRICS_COLUMNS = [task_metrics.c[name] for name in TaskMetrics.model_fields]
 """The columns of `task_metrics` that hold a `TaskMetrics`; the rest serve the report."""
