@@ -461,3 +461,25 @@ def test_a_collector_that_is_down_costs_one_line(tmp_path: Path) -> None:
         " or shutdown."
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_the_library_sends_where_its_env_says_through_one_provider(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    deployment = Deployment(tmp_path / "home", f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    # Only the environment given to `Taskline.open` names the collector, not the process's.
+    deployment.env.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"{receiver.endpoint}/", TASKLINE_DURABLE="0")
+    task_id, _ledger = deployment.new_task("library", delay_seconds=0)
+    with Taskline.open(env=deployment.env) as first, Taskline.open(env=deployment.env) as second:
+        assert isinstance(first.observer, Observers)
+        assert isinstance(second.observer, Observers)
+        [tracing, _] = first.observer.observers
+        [again, _] = second.observer.observers
+        assert isinstance(tracing, Tracing)
+        assert isinstance(again, Tracing)
+        assert tracing._provider is again._provider
+        assert first.run_task(task_id).status is Status.COMPLETED
+
+    spans = receiver.wait_for(lambda s: any(x.name == "taskline.task" for x in s))
+    assert receiver.paths == ["/v1/traces"] * receiver.requests
+    assert only(spans, "taskline.task").attributes["taskline.task.id"] == task_id

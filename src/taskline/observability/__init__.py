@@ -12,6 +12,7 @@ process that exports no traces pays nothing for them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,8 +26,6 @@ from taskline.models import Task
 from taskline.protocols import Model, Observer, TaskWatch, Watch
 from taskline.records import CallPurpose, Run, TraceContext
 from taskline.tools.result import ToolResult
-
-OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
 def from_environment(env: Mapping[str, str] = os.environ) -> Observer:
@@ -55,18 +54,35 @@ def _tracer_provider(env: Mapping[str, str]) -> Any:
     current = trace.get_tracer_provider()
     if not isinstance(current, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return current  # the application's own: it chose where spans go
-    if not any(env.get(name) for name in OTLP_VARIABLES):
+    endpoint = traces_endpoint(env)
+    if endpoint is None:
         return None
+    return _exporting_provider(endpoint, env.get("OTEL_SERVICE_NAME") or "taskline")
+
+
+def traces_endpoint(env: Mapping[str, str]) -> str | None:
+    """Where the variables of `env` say spans go: the traces endpoint as it is given, or
+    the base endpoint's `/v1/traces` (as the OTLP exporter reads them); None for nowhere."""
+    traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if traces:
+        return traces
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    return f"{base.rstrip('/')}/v1/traces" if base else None
+
+
+@functools.cache
+def _exporting_provider(endpoint: str, service: str) -> Any:
+    """One provider per endpoint and service in a process, however many `Taskline`s open:
+    each has an exporting thread, and its spans are flushed when the process exits."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES itself.
-    service = {} if env.get("OTEL_SERVICE_NAME") else {"service.name": "taskline"}
-    provider = TracerProvider(resource=Resource.create(service))
-    # The exporter reads the endpoint, headers, timeout and compression from the variables.
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    # The endpoint and service come from the `env` given (a `Taskline.open(env=...)` may
+    # not be the process's); headers, timeout and compression from the process's variables.
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     logging.getLogger(EXPORTER_LOGGER).addFilter(_one_line_per_failed_export)
     return provider
 
