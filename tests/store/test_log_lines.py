@@ -57,3 +57,33 @@ def test_any_other_error_keeps_its_traceback(error: Exception) -> None:
     formatted = logging.Formatter("%(message)s").format(record)
     assert formatted.startswith("Exception in callback\nTraceback (most recent call last):")
     assert formatted.endswith(f"{type(error).__name__}: a bug")
+
+
+DBOS_SCHEDULER_MESSAGE = """Exception polling schedules: Traceback (most recent call last):
+  File "/site-packages/sqlalchemy/engine/base.py", line 154, in __init__
+    self._dbapi_connection = engine.raw_connection()
+psycopg.OperationalError: connection failed: Connection refused
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/site-packages/dbos/_scheduler.py", line 285, in _poll
+    schedules = dbos._sys_db.list_schedules(
+sqlalchemy.exc.OperationalError: (psycopg.OperationalError) connection failed: refused
+(Background on this error at: https://sqlalche.me/e/21/e3q8)
+"""
+
+
+def test_a_traceback_written_into_a_message_of_a_database_fault_is_one_line() -> None:
+    record = logging.LogRecord(
+        "dbos", logging.WARNING, __file__, 1, DBOS_SCHEDULER_MESSAGE, None, None
+    )
+    assert one_line_for_known_faults(record) is True
+    assert record.getMessage() == "Exception polling schedules: connection failed: refused"
+
+
+def test_a_traceback_written_into_a_message_of_a_bug_is_kept_whole() -> None:
+    message = "Exception polling schedules: Traceback (most recent call last):\nKeyError: 'x'\n"
+    record = logging.LogRecord("dbos", logging.WARNING, __file__, 1, message, None, None)
+    assert one_line_for_known_faults(record) is True
+    assert record.getMessage() == message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -111,7 +112,31 @@ def one_line_for_known_faults(record: logging.LogRecord) -> bool:
         record.args = None
         record.exc_info = None
         record.exc_text = None
+    elif record.exc_info is None:
+        _one_line_for_a_written_traceback(record)
     return True
+
+
+# DBOS's background threads (its scheduler, among others) write the traceback into the
+# message itself; the exception line it ends with names the fault.
+WRITTEN_TRACEBACK = "Traceback (most recent call last):"
+DATABASE_FAULT = re.compile(
+    r"^(?:sqlalchemy\.exc\.(?:OperationalError|InterfaceError)|psycopg\.(?:errors\.)?"
+    r"(?:OperationalError|InterfaceError)|sqlite3\.OperationalError): (?P<reason>.*)$",
+    re.MULTILINE,
+)
+
+
+def _one_line_for_a_written_traceback(record: logging.LogRecord) -> None:
+    """A message holding a traceback of a database's fault keeps its first words and the
+    fault's line; a traceback of anything else (a bug) is left whole."""
+    message = record.getMessage()
+    head, written, trace = message.partition(WRITTEN_TRACEBACK)
+    faults = list(DATABASE_FAULT.finditer(trace)) if written else []
+    if faults:
+        reason = faults[-1]["reason"].removeprefix("(psycopg.OperationalError) ").strip()
+        record.msg = f"{head.strip().rstrip(':')}: {reason}"
+        record.args = None
 
 
 def _driver_error(error: BaseException | None) -> bool:
