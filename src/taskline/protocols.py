@@ -66,6 +66,8 @@ class Store(Protocol):
         failure_category: str | None = None,
         opening: Run | None = None,
         closing: Run | None = None,
+        artifacts: Sequence[Artifact] = (),
+        review: Review | None = None,
         measured: bool = False,
     ) -> Task: ...
     def reassign(self, task_id: str, agent: str, *, actor: str, reason: str = "") -> Task: ...

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from taskline import Status, Taskline
+from taskline.engine.artifacts import Snapshot
 from taskline.engine.steps import InlineSteps
 from taskline.errors import InvalidValueError
 from taskline.ids import new_id
@@ -42,13 +43,16 @@ def test_a_durable_start_replays_its_own_run_and_refuses_another_runners(tl: Tas
     executor = tl.executor(steps=ReplayingSteps())
     mine, theirs = new_id(), new_id()
 
-    task, run = executor._start(task_id, mine, None)
+    task, run, before = executor._start(task_id, mine, None)
     again = executor._start(task_id, mine, None)  # the step replayed after a crash
     with pytest.raises(InvalidValueError) as refused:
         executor._start(task_id, theirs, None)  # a second workflow of the task, racing
 
     assert (task.status, run.id, run.number) == (Status.IN_PROGRESS, mine, 1)
-    assert again == (tl.get_task(task_id), run)
+    assert again == (tl.get_task(task_id), run, again[2])
+    assert isinstance(before, Snapshot)
+    assert isinstance(again[2], Snapshot)
+    assert again[2].files == before.files == {}  # the same empty workspace
     assert str(refused.value) == (
         f"task {task_id} is IN_PROGRESS; only an ASSIGNED or FAILED task can be run"
     )

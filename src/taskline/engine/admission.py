@@ -8,12 +8,14 @@ already made as success, and `_replayed` is the one test of that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from taskline.errors import ConfigError, ConflictError, IllegalTransitionError, InvalidValueError
 from taskline.lifecycle import Status
 from taskline.llm.registry import EndpointConfig, price_known
 from taskline.models import Task, utcnow
 from taskline.protocols import Observer, Store
-from taskline.records import Run
+from taskline.records import Artifact, Review, Run
 
 INTERRUPTED = "interrupted: the run stopped before it could record how it ended"
 RUNNABLE = (Status.ASSIGNED, Status.FAILED)
@@ -120,6 +122,8 @@ class Admission:
         failure_category: str | None = None,
         opening: Run | None = None,
         closing: Run | None = None,
+        artifacts: Sequence[Artifact] = (),
+        review: Review | None = None,
         measured: bool = False,
     ) -> Task:
         """A move that a replayed step may ask for twice: when the task's last transition is
@@ -136,6 +140,8 @@ class Admission:
                 failure_category=failure_category,
                 opening=opening,
                 closing=closing,
+                artifacts=artifacts,
+                review=review,
                 measured=measured,
             )
         except (ConflictError, IllegalTransitionError):

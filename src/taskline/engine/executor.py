@@ -1,13 +1,17 @@
 """Executing a task end to end: run, review, rework, and the final status.
 
-ASSIGNED (or FAILED, retried) -> IN_PROGRESS
-  run the agent loop in the workspace (snapshot before, diff after: artifacts)
-  submitted? -> IN_REVIEW: checks, reviewer agent, then maybe a person
+ASSIGNED (or FAILED, retried) -> IN_PROGRESS, and the workspace's snapshot
+  run the agent loop in the workspace
+  submitted? -> IN_REVIEW with the artifacts (the diff from the snapshot):
+                checks, reviewer agent, then maybe a person
     approved -> COMPLETED
     rejected -> IN_PROGRESS as a new run with the feedback, up to max_rework
                 times, then FAILED (review_rejected)
-  stopped?   -> FAILED with its category
+  stopped?   -> FAILED with its category and artifacts
 metrics stored with the move to COMPLETED or FAILED, in its transaction
+
+Each arrow is one step (see `taskline.durable`): a move and what goes with it, so
+that a plain task takes three checkpoints, start, submitted and complete.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from taskline.tools.registry import builtin_tools
 from taskline.tools.sandbox import SandboxPolicy
 
 RUN_STARTED = "run started "
+AUTO = "auto"
+"""The reviewer of a task that has no checks, reviewer agent or human review."""
 SYSTEM = "system"
 DIFF_CHARS_FOR_REVIEW = 4000
 
@@ -115,10 +121,10 @@ class Executor(Admission):
         resumed = await asyncio.to_thread(self._trace_of, run_id) if self.steps.replays else None
         try:
             with self.observer.task(task_id, resumed=resumed) as watch:
-                task, run = await self.steps.call(
+                task, run, before = await self.steps.call(
                     "start", self._start, task_id, run_id, watch.trace
                 )
-                ended = await self._execute(task, run, timeout_seconds=timeout_seconds)
+                ended = await self._execute(task, run, before, timeout_seconds=timeout_seconds)
                 watch.ended(ended)
                 return ended
         except StoreError as exc:
@@ -141,8 +147,15 @@ class Executor(Admission):
 
     def _start(
         self, task_id: str, run_id: str | None, trace: TraceContext | None
+    ) -> tuple[Task, Run, Snapshot | Outcome]:
+        """Move the task into IN_PROGRESS, opening its new run in the same transaction, and
+        take the workspace's snapshot (one step: nothing touches the workspace in between)."""
+        task, run = self._open_first_run(task_id, run_id, trace)
+        return task, run, self._before_work(task)
+
+    def _open_first_run(
+        self, task_id: str, run_id: str | None, trace: TraceContext | None
     ) -> tuple[Task, Run]:
-        """Move the task into IN_PROGRESS, opening its new run in the same transaction."""
         task = self.store.get_task(task_id)
         # Only a durable runner replays a step, and only its own: a runner that finds the
         # task under way with another's run lost a race, and is refused below like any
@@ -234,23 +247,21 @@ class Executor(Admission):
         self._store_review(task, run, verdict)
         return task, run
 
-    async def _execute(self, task: Task, run: Run, *, timeout_seconds: float | None) -> Task:
-        """Work on `run`, then review: its trace is the one `run` was opened in."""
+    async def _execute(
+        self, task: Task, run: Run, before: Snapshot | Outcome, *, timeout_seconds: float | None
+    ) -> Task:
+        """Work on `run` from the workspace as it was `before`, then review: its trace is the
+        one `run` was opened in. An `Outcome` for `before` fails the run before it works."""
+        if isinstance(before, Outcome):
+            return await self.steps.call("fail", self._fail, task, run, before, None)
         agent = await asyncio.to_thread(self.store.get_agent, run.agent)
-        workspace = self.workspace_of(task)
-        try:
-            before = await self.steps.call("snapshot", self._snapshot, task)
-        except CopyError as exc:  # the user's directory could not be copied: nothing ran
-            failure = Outcome(failure_category="crashed", failure_message=str(exc))
-            return await self.steps.call("fail", self._fail, task, run, failure)
         outcome = await self._agent_loop(task, agent, run, timeout_seconds)
-        changes = await self.steps.call("artifacts", self._collect, task, run, before, workspace)
-        records = _artifact_records(task, run, changes)
         if outcome.summary is None:
-            return await self.steps.call("fail", self._fail, task, run, outcome)
-        task = await self.steps.call(
-            "submitted", self._submitted, task, run, agent.name, outcome.summary
+            return await self.steps.call("fail", self._fail, task, run, outcome, before)
+        task, changes = await self.steps.call(
+            "submitted", self._submitted, task, run, agent.name, outcome.summary, before
         )
+        records = _artifact_records(task, run, changes)
         try:
             verdict = await self._review(task, run, outcome.summary, records, changes)
         except Exception as exc:  # a reviewer that cannot answer must not strand the task
@@ -266,6 +277,14 @@ class Executor(Admission):
             task, run, verdict, timeout_seconds=timeout_seconds, trace=trace
         )
 
+    def _before_work(self, task: Task) -> Snapshot | Outcome:
+        """The workspace's snapshot; the run's failure when the user's directory could not be
+        copied (a value, not an exception: a step's result is what a replay gets back)."""
+        try:
+            return self._snapshot(task)
+        except CopyError as exc:
+            return Outcome(failure_category="crashed", failure_message=str(exc))
+
     def _snapshot(self, task: Task) -> Snapshot:
         workspace = self.workspace_of(task)
         if workspace.is_relative_to(self.home):  # the default place: make the home private first
@@ -279,19 +298,20 @@ class Executor(Admission):
         workspace.mkdir(parents=True, exist_ok=True)
         return snapshot(workspace, self.blobs, ignore=task.ignore)
 
-    def _collect(
-        self, task: Task, run: Run, before: Snapshot, workspace: Path
-    ) -> list[ArtifactChange]:
-        after = snapshot(workspace, self.blobs, ignore=task.ignore, previous=before)
-        changes = diff(before, after)
-        self.store.add_artifacts(_artifact_records(task, run, changes))
-        return changes
+    def _changes(self, task: Task, before: Snapshot) -> list[ArtifactChange]:
+        """What the run changed in the workspace since `before`."""
+        after = snapshot(self.workspace_of(task), self.blobs, ignore=task.ignore, previous=before)
+        return diff(before, after)
 
-    def _submitted(self, task: Task, run: Run, agent: str, summary: str) -> Task:
+    def _submitted(
+        self, task: Task, run: Run, agent: str, summary: str, before: Snapshot
+    ) -> tuple[Task, list[ArtifactChange]]:
+        """Move the task into IN_REVIEW, closing its run with the artifacts it made."""
+        changes = self._changes(task, before)
         ended = run.model_copy(
             update={"status": "submitted", "ended_at": utcnow(), "summary": summary}
         )
-        return self._move_once(
+        moved = self._move_once(
             task.id,
             Status.IN_REVIEW,
             actor=f"agent:{agent}",
@@ -299,12 +319,21 @@ class Executor(Admission):
             expected=Status.IN_PROGRESS,
             summary=summary,
             closing=ended,
+            artifacts=_artifact_records(task, run, changes),
         )
+        return moved, changes
 
     def _end(
-        self, task: Task, target: Status, actor: str, reason: str, category: str | None = None
+        self,
+        task: Task,
+        target: Status,
+        actor: str,
+        reason: str,
+        category: str | None = None,
+        review: Review | None = None,
     ) -> Task:
-        """Move an IN_REVIEW task to its end (COMPLETED or FAILED) and store its metrics."""
+        """Move an IN_REVIEW task to its end (COMPLETED or FAILED) and store its metrics, and
+        the `review` that ends it if it was not stored before."""
         return self._move_once(
             task.id,
             target,
@@ -312,6 +341,7 @@ class Executor(Admission):
             reason=reason,
             expected=Status.IN_REVIEW,
             failure_category=category,
+            review=review,
             measured=True,
         )
 
@@ -379,9 +409,14 @@ class Executor(Admission):
             sandbox = replace(sandbox, read_only=copy.repository())
         return ToolContext(workspace=Workspace(self.workspace_of(task)), sandbox=sandbox)
 
-    def _fail(self, task: Task, run: Run, outcome: Outcome) -> Task:
+    def _fail(self, task: Task, run: Run, outcome: Outcome, before: Snapshot | None) -> Task:
+        """Fail the run and its task as `outcome` says, with the artifacts it made since
+        `before` (None: it never started working)."""
+        changes = [] if before is None else self._changes(task, before)
+        records = _artifact_records(task, run, changes)
         current = self.store.get_task(task.id)
         if current.status is not Status.IN_PROGRESS:  # someone cancelled, blocked or failed it
+            self.store.add_artifacts(records)
             self.store.end_run(
                 run.id, "cancelled", ended_at=utcnow(), failure_message=outcome.failure_message
             )
@@ -402,6 +437,7 @@ class Executor(Admission):
             expected=Status.IN_PROGRESS,
             failure_category=outcome.failure_category,
             closing=ended,
+            artifacts=records,
             measured=True,
         )
 
@@ -415,7 +451,10 @@ class Executor(Admission):
     ) -> Verdict | None:
         # A task's checks run the agent's work, so they run in the agent's sandbox.
         context = self._tool_context(task.assignee or "", task)
-        checks = await self.steps.run("checks", self._run_checks, task, context)
+        # A task without checks takes no step for them (the task's checks never change).
+        checks = (
+            await self.steps.run("checks", self._run_checks, task, context) if task.checks else None
+        )
         if checks is not None:
             await self.steps.call("review checks", self._store_review, task, run, checks)
             if not checks.approved:
@@ -442,13 +481,12 @@ class Executor(Admission):
                 return verdict
         if task.human_review:
             return None
-        if verdict is None:
+        if verdict is None:  # stored by the move it makes (`_conclude`)
             verdict = Verdict(
-                reviewer="auto",
+                reviewer=AUTO,
                 approved=True,
                 feedback="approved automatically: the task has no checks, reviewer or human review",
             )
-            await self.steps.call("review auto", self._store_review, task, run, verdict)
         return verdict
 
     async def _run_checks(self, task: Task, context: ToolContext) -> Verdict | None:
@@ -484,10 +522,13 @@ class Executor(Admission):
     ) -> Task:
         """Complete, fail or rework the task on `verdict`; a rework run joins `trace`."""
         if verdict.approved:
+            # Every verdict but the automatic one was stored in a step of its own.
+            automatic = verdict.reviewer == AUTO
             return await self.steps.call(
                 "complete", self._end, task, Status.COMPLETED,
-                verdict.reviewer if verdict.reviewer != "auto" else self.actor,
+                self.actor if automatic else verdict.reviewer,
                 verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
+                None, _review_record(task, run, verdict) if automatic else None,
             )  # fmt: skip
         # Runs up to this one only: a replay must not count a rework run it opened later.
         runs = await asyncio.to_thread(self.store.list_runs, task.id)
@@ -501,32 +542,37 @@ class Executor(Admission):
                 "rejected", self._end, task, Status.FAILED, verdict.reviewer, reason,
                 "review_rejected",
             )  # fmt: skip
-        task, rework = await self.steps.call(
+        task, rework, before = await self.steps.call(
             "rework", self._rework, task, verdict.reviewer, verdict.feedback, trace
         )
-        return await self._execute(task, rework, timeout_seconds=timeout_seconds)
+        return await self._execute(task, rework, before, timeout_seconds=timeout_seconds)
 
     def _rework(
         self, task: Task, actor: str, feedback: str, trace: TraceContext | None
-    ) -> tuple[Task, Run]:
+    ) -> tuple[Task, Run, Snapshot | Outcome]:
+        """Move the task back into IN_PROGRESS with a new run, and take the workspace's
+        snapshot (one step, as `_start`)."""
         number = len(self.store.list_runs(task.id)) + 1
-        return self._open_run(
+        task, run = self._open_run(
             task, "rework", number=number, feedback=feedback, actor=actor,
             reason=f"rework: {feedback}", expected=Status.IN_REVIEW, trace=trace,
         )  # fmt: skip
+        return task, run, self._before_work(task)
 
     def _store_review(self, task: Task, run: Run, verdict: Verdict) -> None:
-        self.store.add_review(
-            Review(
-                task_id=task.id,
-                run_id=run.id,
-                reviewer=verdict.reviewer,
-                approved=verdict.approved,
-                feedback=verdict.feedback,
-                details=verdict.details,
-                duration_seconds=verdict.duration_seconds,
-            )
-        )
+        self.store.add_review(_review_record(task, run, verdict))
+
+
+def _review_record(task: Task, run: Run, verdict: Verdict) -> Review:
+    return Review(
+        task_id=task.id,
+        run_id=run.id,
+        reviewer=verdict.reviewer,
+        approved=verdict.approved,
+        feedback=verdict.feedback,
+        details=verdict.details,
+        duration_seconds=verdict.duration_seconds,
+    )
 
 
 def _artifact_records(task: Task, run: Run, changes: list[ArtifactChange]) -> list[Artifact]:

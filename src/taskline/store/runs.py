@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 
 from taskline.costs import total
 from taskline.errors import NotFoundError
@@ -86,6 +87,14 @@ ANSWER_PENDING = (
 
 RUN_ENDING = {"status", "ended_at", "summary", "failure_category", "failure_message"}
 """What a run's end records."""
+INSERT_ARTIFACT = insert(artifacts)
+INSERT_REVIEW = insert(reviews)
+SAME_REVIEW = select(reviews).where(
+    reviews.c.run_id == bindparam("run_id"),
+    reviews.c.reviewer == bindparam("reviewer"),
+    reviews.c.approved == bindparam("approved"),
+    reviews.c.feedback == bindparam("feedback"),
+)
 
 BILLED = ("state", *ESTIMATED, "attempts")
 """What a task's totals read of its cost records: their figures, not their answers."""
@@ -343,7 +352,7 @@ class RunQueries(SqlBase):
             return
         try:
             with self._write() as conn:
-                conn.execute(insert(artifacts), [change.model_dump() for change in changes])
+                insert_artifacts(conn, changes)
         except IntegrityError as exc:
             if not self._exists(artifacts, artifacts.c.run_id == changes[0].run_id):
                 raise store_error(self.engine, exc) from exc
@@ -362,18 +371,7 @@ class RunQueries(SqlBase):
         """Append a review verdict; the same verdict on the same run again (a replayed
         step) returns the one stored."""
         with self._write() as conn:
-            same = conn.execute(
-                select(reviews).where(
-                    reviews.c.run_id == review.run_id,
-                    reviews.c.reviewer == review.reviewer,
-                    reviews.c.approved == review.approved,
-                    reviews.c.feedback == review.feedback,
-                )
-            ).first()
-            if same is not None:
-                return Review.model_validate(_row_dict(same, reviews))
-            conn.execute(insert(reviews), review.model_dump())
-        return review
+            return insert_review(conn, review)
 
     def reviews(self, task_id: str) -> list[Review]:
         """The task's review verdicts, oldest first."""
@@ -423,6 +421,29 @@ def _first(conn: Connection, table: Table, *conditions: Any) -> Row[Any] | None:
     return conn.execute(select(table).where(*conditions).limit(1)).first()
 
 
+def insert_artifacts(conn: Connection, changes: Sequence[Artifact]) -> None:
+    """Store a run's artifacts in the transaction of `conn`."""
+    conn.execute(INSERT_ARTIFACT, [change.model_dump() for change in changes])
+
+
+def insert_review(conn: Connection, review: Review) -> Review:
+    """Store a verdict in the transaction of `conn`; the same verdict on the same run again
+    (a replayed step) returns the one stored."""
+    same = conn.execute(
+        SAME_REVIEW,
+        {
+            "run_id": review.run_id,
+            "reviewer": review.reviewer,
+            "approved": review.approved,
+            "feedback": review.feedback,
+        },
+    ).first()
+    if same is not None:
+        return Review.model_validate(_row_dict(same, reviews))
+    conn.execute(INSERT_REVIEW, review.model_dump())
+    return review
+
+
 def insert_run(conn: Connection, run: Run) -> None:
     """Store a new run in the transaction of `conn`."""
     conn.execute(insert(runs), run.model_dump())
@@ -432,24 +453,14 @@ def insert_run(conn: Connection, run: Run) -> None:
 
 def _note_last_run(conn: Connection, task_id: str) -> None:
     """Copy the agent and model of the task's last run into its metrics row, if it has one."""
-
-    def of_last_run(column: Column[Any]) -> ColumnElement[Any]:
-        last = select(column).where(runs.c.task_id == task_id)
-        last = last.order_by(runs.c.number.desc()).limit(1)
-        return func.coalesce(last.scalar_subquery(), NO_RUN)
-
-    conn.execute(
-        update(task_metrics)
-        .where(task_metrics.c.task_id == task_id)
-        .values(last_agent=of_last_run(runs.c.agent), last_model=of_last_run(runs.c.model))
-    )
+    conn.execute(NOTE_LAST_RUN, {"noted_task_id": task_id})
 
 
 def close_run(conn: Connection, run_id: str, ending: dict[str, Any]) -> None:
     """Record in the transaction of `conn` how a run ended (`ending`: its status, end time,
     summary and failure); a call it left in flight is lost (it may have been billed)."""
-    _lose_pending(conn, cost_records.c.run_id == run_id)
-    conn.execute(update(runs).where(runs.c.id == run_id).values(ending))
+    conn.execute(LOSE_PENDING_OF_RUN, {"lost_run_id": run_id})
+    conn.execute(END_RUN, {**ending, "ended_run_id": run_id})
 
 
 def measure(conn: Connection, task_id: str) -> TaskMetrics:
@@ -463,31 +474,13 @@ def measure(conn: Connection, task_id: str) -> TaskMetrics:
     lost in a crash count at their estimates (unpriced when they have none), and
     `lost_calls` says how many.
     """
-    of_task = runs.c.task_id == task_id
-    started = conn.execute(
-        select(runs.c.started_at, runs.c.ended_at).where(of_task).order_by(runs.c.number)
-    ).all()
-    turn_count = conn.execute(
-        select(func.count()).select_from(turns.join(runs)).where(of_task)
-    ).scalar_one()
-    call_count = conn.execute(
-        select(func.count()).select_from(tool_calls.join(runs)).where(of_task)
-    ).scalar_one()
-    review_seconds = conn.execute(
-        select(func.coalesce(func.sum(reviews.c.duration_seconds), 0.0)).where(
-            reviews.c.task_id == task_id
-        )
-    ).scalar_one()
-    last_move = conn.execute(
-        select(transitions.c.at)
-        .where(transitions.c.task_id == task_id)
-        .order_by(transitions.c.seq.desc())
-        .limit(1)
-    ).scalar_one()
-    # The figures only: a record's answer and raw usage are what make it heavy.
-    billed = conn.execute(
-        select(*(cost_records.c[name] for name in BILLED)).where(cost_records.c.task_id == task_id)
-    ).all()
+    of_task = {"task_id": task_id}
+    started = conn.execute(RUN_TIMES, of_task).all()
+    turn_count = conn.execute(TURN_COUNT, of_task).scalar_one()
+    call_count = conn.execute(TOOL_CALL_COUNT, of_task).scalar_one()
+    review_seconds = conn.execute(REVIEW_SECONDS, of_task).scalar_one()
+    last_move = conn.execute(LAST_MOVE_AT, of_task).scalar_one()
+    billed = conn.execute(BILLED_FIGURES, of_task).all()
     sums = total(CostRecord.model_construct(**row._mapping) for row in billed)
     agent_seconds = sum(
         (run.ended_at - run.started_at).total_seconds() for run in started if run.ended_at
@@ -516,9 +509,72 @@ def measure(conn: Connection, task_id: str) -> TaskMetrics:
 def write_metrics(conn: Connection, metrics: TaskMetrics) -> None:
     """Store a task's metrics in the transaction of `conn`, replacing earlier ones."""
     row = metrics.model_dump()
-    found = conn.execute(
-        update(task_metrics).where(task_metrics.c.task_id == metrics.task_id).values(row)
-    )
+    found = conn.execute(UPDATE_METRICS, {**row, "measured_task_id": metrics.task_id})
     if found.rowcount == 0:
-        conn.execute(insert(task_metrics).values(row))
+        conn.execute(INSERT_METRICS, row)
     _note_last_run(conn, metrics.task_id)
+
+
+# -- the statements of a run's end, built once (see ANSWER_PENDING) ------------------------
+
+_TASK: BindParameter[str] = bindparam("task_id")
+
+LOSE_PENDING_OF_RUN = (
+    update(cost_records)
+    .where(cost_records.c.run_id == bindparam("lost_run_id"), cost_records.c.state == "pending")
+    .values(state="lost", finish_reason="lost", error=LOST)
+)
+END_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("ended_run_id"))
+    .values({name: bindparam(name, type_=runs.c[name].type) for name in sorted(RUN_ENDING)})
+)
+RUN_TIMES = (
+    select(runs.c.started_at, runs.c.ended_at)
+    .where(runs.c.task_id == _TASK)
+    .order_by(runs.c.number)
+)
+TURN_COUNT = select(func.count()).select_from(turns.join(runs)).where(runs.c.task_id == _TASK)
+TOOL_CALL_COUNT = (
+    select(func.count()).select_from(tool_calls.join(runs)).where(runs.c.task_id == _TASK)
+)
+REVIEW_SECONDS = select(func.coalesce(func.sum(reviews.c.duration_seconds), 0.0)).where(
+    reviews.c.task_id == _TASK
+)
+LAST_MOVE_AT = (
+    select(transitions.c.at)
+    .where(transitions.c.task_id == _TASK)
+    .order_by(transitions.c.seq.desc())
+    .limit(1)
+)
+# The figures only: a record's answer and raw usage are what make it heavy.
+BILLED_FIGURES = select(*(cost_records.c[name] for name in BILLED)).where(
+    cost_records.c.task_id == _TASK
+)
+UPDATE_METRICS = (
+    update(task_metrics)
+    .where(task_metrics.c.task_id == bindparam("measured_task_id"))
+    .values(
+        {
+            name: bindparam(name, type_=task_metrics.c[name].type)
+            for name in TaskMetrics.model_fields
+        }
+    )
+)
+INSERT_METRICS = insert(task_metrics)
+
+
+# Its own name: an UPDATE's parameter named as a column of the table would be SET too.
+_NOTED_TASK: BindParameter[str] = bindparam("noted_task_id")
+
+
+def _of_last_run(column: Column[Any]) -> ColumnElement[Any]:
+    last = select(column).where(runs.c.task_id == _NOTED_TASK)
+    return func.coalesce(last.order_by(runs.c.number.desc()).limit(1).scalar_subquery(), NO_RUN)
+
+
+NOTE_LAST_RUN = (
+    update(task_metrics)
+    .where(task_metrics.c.task_id == _NOTED_TASK)
+    .values(last_agent=_of_last_run(runs.c.agent), last_model=_of_last_run(runs.c.model))
+)

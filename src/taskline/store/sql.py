@@ -27,7 +27,7 @@ from taskline.errors import (
 from taskline.ids import IdKind, new_id
 from taskline.lifecycle import Status, check_transition
 from taskline.models import Agent, Task, TaskEvent, Transition, utcnow
-from taskline.records import Run
+from taskline.records import Artifact, Review, Run
 from taskline.store.base import first_line
 from taskline.store.engine import create_store_engine, without_password
 from taskline.store.metrics import MetricsQueries
@@ -36,6 +36,8 @@ from taskline.store.runs import (
     RUN_ENDING,
     RunQueries,
     close_run,
+    insert_artifacts,
+    insert_review,
     insert_run,
     measure,
     write_metrics,
@@ -279,6 +281,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         failure_category: str | None = None,
         opening: Run | None = None,
         closing: Run | None = None,
+        artifacts: Sequence[Artifact] = (),
+        review: Review | None = None,
         measured: bool = False,
     ) -> Task:
         """Move a task to `target` if the lifecycle table allows it.
@@ -290,7 +294,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         `failure_category` and the reason as the failure, and any other move
         clears the failure. `opening` is a run that starts with the move (into
         IN_PROGRESS), `closing` one that ends with it (as it ended: its status,
-        summary, failure), and `measured` stores the task's metrics as the move leaves
+        summary, failure), `artifacts` what the closing run changed, `review` the verdict
+        the move follows, and `measured` stores the task's metrics as the move leaves
         them: each in the move's transaction, so a step that made the move made them too.
         """
         with self._write() as conn:
@@ -328,6 +333,10 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
                 insert_run(conn, opening)
             if closing is not None:
                 close_run(conn, closing.id, closing.model_dump(include=RUN_ENDING))
+            if artifacts:
+                insert_artifacts(conn, artifacts)
+            if review is not None:
+                insert_review(conn, review)
             if measured:
                 write_metrics(conn, measure(conn, task_id))
             return task.model_copy(update={**changes, "status": target})
