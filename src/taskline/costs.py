@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Protocol
 
 from pydantic import Field
 
 from taskline.models import Record
-from taskline.records import CostRecord, Usd
+from taskline.records import Usd
 
 
 class CostTotals(Record):
@@ -49,7 +50,26 @@ class CostTotals(Record):
         return self.input_tokens + self.output_tokens
 
 
-def total(records: Iterable[CostRecord]) -> CostTotals:
+class Billed(Protocol):
+    """The figures of a cost record that a total adds up: a `CostRecord`, or a row of them."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_write_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int: ...
+    @property
+    def cost_usd(self) -> Decimal | None: ...
+
+
+def total(records: Iterable[Billed]) -> CostTotals:
     """Add up `records`."""
     calls = input_tokens = output_tokens = cache_read = cache_write = reasoning = unpriced = 0
     lost = 0

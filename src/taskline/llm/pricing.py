@@ -69,9 +69,11 @@ UNKNOWN = Price(None, "unknown")
 
 @dataclass
 class PriceBook:
-    """Prices calls; remembers which unknown prices it has warned about already."""
+    """Prices calls; remembers which unknown prices it has warned about already, and which
+    models the genai-prices table does not list (a search of the whole table each call)."""
 
     _warned: set[tuple[str, str]] = field(default_factory=set, init=False)
+    _unlisted: set[tuple[str | None, str | None, str]] = field(default_factory=set, init=False)
 
     def price(
         self,
@@ -92,12 +94,14 @@ class PriceBook:
         """
         if reported_cost_usd is not None:
             return Price(reported_cost_usd, "provider")
-        if genai_provider_id is not None or genai_api_url is not None:
+        table_key = (genai_provider_id, genai_api_url, model)
+        if table_key[:2] != (None, None) and table_key not in self._unlisted:
             cost = genai_prices_cost(
                 usage, model, provider_id=genai_provider_id, api_url=genai_api_url
             )
             if cost is not None:
                 return Price(cost, "genai-prices")
+            self._unlisted.add(table_key)
         if config_prices is not None:
             return Price(config_prices.cost_usd(usage), "config")
         if (provider, model) not in self._warned:

@@ -481,7 +481,7 @@ def measure(conn: Connection, task_id: str) -> TaskMetrics:
     review_seconds = conn.execute(REVIEW_SECONDS, of_task).scalar_one()
     last_move = conn.execute(LAST_MOVE_AT, of_task).scalar_one()
     billed = conn.execute(BILLED_FIGURES, of_task).all()
-    sums = total(CostRecord.model_construct(**row._mapping) for row in billed)
+    sums = total(billed)
     agent_seconds = sum(
         (run.ended_at - run.started_at).total_seconds() for run in started if run.ended_at
     )

@@ -59,12 +59,14 @@ _AGENT_COLUMNS = [c.name for c in agents.columns]
 # The statements a run makes again and again, built once with their values as parameters:
 # one built at each call, values inside, is coerced and keyed for SQLAlchemy's statement
 # cache anew every time, which costs more than the write itself.
-TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("task_id"))
-DEPENDENCIES_OF = (
-    select(task_dependencies.c.depends_on)
-    .where(task_dependencies.c.task_id == bindparam("task_id"))
-    .order_by(task_dependencies.c.depends_on)
-)
+# A task with its dependencies in one statement: their ids joined by commas (ids have none).
+TASK_BY_ID = select(
+    tasks,
+    select(func.aggregate_strings(task_dependencies.c.depends_on, ","))
+    .where(task_dependencies.c.task_id == tasks.c.id)
+    .scalar_subquery()
+    .label("dependency_ids"),
+).where(tasks.c.id == bindparam("task_id"))
 AGENT_NAMED = select(agents.c.name).where(agents.c.name == bindparam("name"))
 LAST_TRANSITION = select(func.max(transitions.c.seq)).where(
     transitions.c.task_id == bindparam("task_id")
@@ -388,8 +390,8 @@ class SqlStore(RunQueries, WorkerQueries, MetricsQueries):
         row = conn.execute(TASK_BY_ID, {"task_id": task_id}).first()
         if row is None:
             raise NotFoundError("task", task_id)
-        deps = conn.execute(DEPENDENCIES_OF, {"task_id": task_id}).scalars()
-        return _task_from_row(row, list(deps))
+        # sorted: the order of an aggregate is the database's
+        return _task_from_row(row, sorted(filter(None, (row.dependency_ids or "").split(","))))
 
     def _require_agent(self, conn: Connection, name: str) -> None:
         if conn.execute(AGENT_NAMED, {"name": name}).first() is None:
