@@ -499,10 +499,10 @@ def serve(
 
 async def _unfinished(task_id: str) -> list[str]:
     """Ids of the task's workflows that were started and have not ended."""
-    found = []
-    for prefix in (f"run-{task_id}-", f"review-{task_id}-"):
-        statuses = await DBOS.list_workflows_async(
-            workflow_id_prefix=prefix, status=["PENDING", "ENQUEUED"]
-        )
-        found += [status.workflow_id for status in statuses]
-    return found
+    statuses = await DBOS.list_workflows_async(
+        workflow_id_prefix=[f"run-{task_id}-", f"review-{task_id}-"],
+        status=["PENDING", "ENQUEUED"],
+        load_input=False,
+        load_output=False,
+    )
+    return [status.workflow_id for status in statuses]

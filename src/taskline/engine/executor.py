@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from taskline.engine.admission import RUNNABLE, Admission, not_runnable
 from taskline.engine.artifacts import ArtifactChange, Snapshot, diff, snapshot, text_diff
@@ -266,8 +267,8 @@ class Executor(Admission):
             verdict = await self._review(task, run, outcome.summary, records, changes)
         except Exception as exc:  # a reviewer that cannot answer must not strand the task
             category = "provider_error" if isinstance(exc, ProviderError) else "crashed"
-            return await self.steps.call(
-                "review failed", self._end, task, Status.FAILED, self.actor,
+            return await self._final_move(
+                "review failed", task, Status.FAILED, self.actor,
                 f"review failed: {exc}", category,
             )  # fmt: skip
         if verdict is None:
@@ -322,6 +323,13 @@ class Executor(Admission):
             artifacts=_artifact_records(task, run, changes),
         )
         return moved, changes
+
+    async def _final_move(self, name: str, *args: Any) -> Task:
+        """`_end(*args)` as the workflow's last step, with no checkpoint of its own: a replay
+        finds the move made and takes it as made (`_move_once`), for nothing after it in the
+        workflow moves the task."""
+        ended: Task = await self.steps.unrecorded(name, asyncio.to_thread, self._end, *args)
+        return ended
 
     def _end(
         self,
@@ -524,8 +532,8 @@ class Executor(Admission):
         if verdict.approved:
             # Every verdict but the automatic one was stored in a step of its own.
             automatic = verdict.reviewer == AUTO
-            return await self.steps.call(
-                "complete", self._end, task, Status.COMPLETED,
+            return await self._final_move(
+                "complete", task, Status.COMPLETED,
                 self.actor if automatic else verdict.reviewer,
                 verdict.feedback.splitlines()[0] if verdict.feedback else "approved",
                 None, _review_record(task, run, verdict) if automatic else None,
@@ -538,8 +546,8 @@ class Executor(Admission):
                 f"rejected after {reworks} rework round{'' if reworks == 1 else 's'}:"
                 f" {verdict.feedback}"
             )
-            return await self.steps.call(
-                "rejected", self._end, task, Status.FAILED, verdict.reviewer, reason,
+            return await self._final_move(
+                "rejected", task, Status.FAILED, verdict.reviewer, reason,
                 "review_rejected",
             )  # fmt: skip
         task, rework, before = await self.steps.call(
