@@ -107,12 +107,14 @@ def overhead(args: argparse.Namespace) -> None:
 
 def concurrency(args: argparse.Namespace) -> None:
     with server(args.latency_ms) as base_url:
-        for framework in args.only or CONCURRENT:
-            for tasks in args.tasks:
-                result = child("concurrency", framework, base_url, args.timeout_seconds,
-                               "--turns", str(args.turns), "--tasks", str(tasks))  # fmt: skip
-                result["latency_ms"] = args.latency_ms
-                record("concurrency", result)
+        for round_ in range(args.rounds):  # rounds interleave frameworks against drifting load
+            for framework in args.only or CONCURRENT:
+                for tasks in args.tasks:
+                    result = child("concurrency", framework, base_url, args.timeout_seconds,
+                                   "--turns", str(args.turns), "--tasks", str(tasks))  # fmt: skip
+                    result["latency_ms"] = args.latency_ms
+                    result["round"] = round_
+                    record("concurrency", result)
 
 
 def latest(mode: str) -> list[dict[str, Any]]:
@@ -160,19 +162,30 @@ def charts(args: argparse.Namespace) -> None:
     conc = [r for r in latest("concurrency") if "error" not in r and since <= r["at"] < until]
     if not conc:
         return
-    print("\n| framework | tasks x turns | latency ms | wall s | ideal s | x ideal |"
+    # Several samples of a framework and size (`concurrency --rounds`): their medians.
+    samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in conc:
+        samples.setdefault((r["framework"], r["tasks"]), []).append(r)
+    print("\n| framework | tasks x turns | latency ms | wall s (median) | wall s (all) | x ideal |"
           " KiB per task | peak RSS MiB | load |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
-    for r in conc:
-        ideal = r["turns"] * r["latency_ms"] / 1000
-        print(f"| {r['framework']} | {r['tasks']} x {r['turns']} | {r['latency_ms']:g} |"
-              f" {r['wall_seconds']:.2f} | {ideal:.2f} | {r['wall_seconds'] / ideal:.2f} |"
-              f" {r['kb_per_task']:.0f} | {r['peak_rss_kb'] / 1024:.0f} |"
-              f" {r['load_before']:.1f}/{r['load_after']:.1f} |")  # fmt: skip
-    biggest: dict[str, dict[str, Any]] = {}  # the chart compares one size: --chart-tasks
-    for r in conc:
-        if r["tasks"] == args.chart_tasks:
-            biggest[r["framework"]] = r
+    medians: dict[tuple[str, int], dict[str, Any]] = {}
+    for (framework, tasks), rs in samples.items():
+        walls = sorted(r["wall_seconds"] for r in rs)
+        m = medians[framework, tasks] = {
+            **rs[0],
+            "wall_seconds": statistics.median(walls),
+            "kb_per_task": statistics.median(r["kb_per_task"] for r in rs),
+            "peak_rss_kb": statistics.median(r["peak_rss_kb"] for r in rs),
+        }
+        ideal = m["turns"] * m["latency_ms"] / 1000
+        loads = [x for r in rs for x in (r["load_before"], r["load_after"])]
+        print(f"| {framework} | {tasks} x {m['turns']} | {m['latency_ms']:g} |"
+              f" {m['wall_seconds']:.2f} | {', '.join(f'{w:.2f}' for w in walls)} |"
+              f" {m['wall_seconds'] / ideal:.2f} | {m['kb_per_task']:.0f} |"
+              f" {m['peak_rss_kb'] / 1024:.0f} | {min(loads):.1f}-{max(loads):.1f} |")  # fmt: skip
+    # the chart compares one size: --chart-tasks
+    biggest = {f: m for (f, tasks), m in medians.items() if tasks == args.chart_tasks}
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     names = list(biggest)
     left.bar(names, [biggest[n]["wall_seconds"] for n in names])
@@ -206,6 +219,7 @@ def main() -> None:
     c.add_argument("--latency-ms", type=float, default=200.0)
     c.add_argument("--timeout-seconds", type=float, default=300.0)
     c.add_argument("--only", nargs="*")
+    c.add_argument("--rounds", type=int, default=1, help="samples per framework, interleaved")
     ch = sub.add_parser("charts")
     ch.add_argument("--since", default="", help="only results recorded at or after this UTC time")
     ch.add_argument("--chart-tasks", type=int, default=100)
