@@ -371,7 +371,10 @@ class AgentLoop:
                     f"tool {turn}.{index} {call.name}", one, index, call
                 )
 
-        results = list(await asyncio.gather(*(bounded(i, c) for i, c in enumerate(allowed))))
+        if len(allowed) == 1:  # the common turn: no task to spawn and gather
+            results = [await bounded(0, allowed[0])]
+        else:
+            results = list(await asyncio.gather(*(bounded(i, c) for i, c in enumerate(allowed))))
         refused = ToolResult(output=bounds.refusal(len(calls)), is_error=True, duration_ms=0)
         return results + [refused] * (len(calls) - len(allowed))
 

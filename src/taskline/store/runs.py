@@ -87,6 +87,10 @@ ANSWER_PENDING = (
 
 RUN_ENDING = {"status", "ended_at", "summary", "failure_category", "failure_message"}
 """What a run's end records."""
+INSERT_TURN = insert(turns)
+INSERT_TOOL_CALL = insert(tool_calls)
+INSERT_COST_RECORD = insert(cost_records)
+INSERT_RUN = insert(runs)
 INSERT_ARTIFACT = insert(artifacts)
 INSERT_REVIEW = insert(reviews)
 SAME_REVIEW = select(reviews).where(
@@ -184,11 +188,11 @@ class RunQueries(SqlBase):
         False when the turn was stored before (and so nothing is written now)."""
         try:
             with self._write() as conn:
-                conn.execute(insert(turns), turn.model_dump())
+                conn.execute(INSERT_TURN, turn.model_dump())
                 if calls:
-                    conn.execute(insert(tool_calls), [call.model_dump() for call in calls])
+                    conn.execute(INSERT_TOOL_CALL, [call.model_dump() for call in calls])
                 if intent is not None:
-                    conn.execute(insert(cost_records), intent.model_dump())
+                    conn.execute(INSERT_COST_RECORD, intent.model_dump())
         except IntegrityError as exc:
             if not self._exists(
                 turns, turns.c.run_id == turn.run_id, turns.c.number == turn.number
@@ -201,7 +205,7 @@ class RunQueries(SqlBase):
         """Store one finished tool call of a turn whose other calls still run; once."""
         try:
             with self._write() as conn:
-                conn.execute(insert(tool_calls), call.model_dump())
+                conn.execute(INSERT_TOOL_CALL, call.model_dump())
         except IntegrityError as exc:
             if not self._exists(
                 tool_calls,
@@ -236,7 +240,7 @@ class RunQueries(SqlBase):
         returns the stored live one."""
         try:
             with self._write() as conn:
-                conn.execute(insert(cost_records), record.model_dump())
+                conn.execute(INSERT_COST_RECORD, record.model_dump())
         except IntegrityError as exc:
             stored = self.find_cost_record(record.run_id, record.purpose, record.turn)
             if stored is None:
@@ -289,7 +293,7 @@ class RunQueries(SqlBase):
         call sent in its place, in one transaction."""
         with self._write() as conn:
             _lose_pending(conn, cost_records.c.id == pending.id)
-            conn.execute(insert(cost_records), intent.model_dump())
+            conn.execute(INSERT_COST_RECORD, intent.model_dump())
         return intent
 
     def drop_intent(self, record_id: str) -> None:
@@ -446,7 +450,7 @@ def insert_review(conn: Connection, review: Review) -> Review:
 
 def insert_run(conn: Connection, run: Run) -> None:
     """Store a new run in the transaction of `conn`."""
-    conn.execute(insert(runs), run.model_dump())
+    conn.execute(INSERT_RUN, run.model_dump())
     # a retried or reworked task counts for its new run's agent and model
     _note_last_run(conn, run.task_id)
 

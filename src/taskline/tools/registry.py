@@ -88,6 +88,8 @@ async def run_tool_calls(
     returning one: the model reads it and the run goes on. Cancelling the caller cancels every call.
     """
     by_name = {tool.name: tool for tool in tools}
+    if len(calls) == 1:  # the common turn: no task to spawn and gather
+        return [await _run_call(calls[0], by_name, context)]
     results = await asyncio.gather(*(_run_call(call, by_name, context) for call in calls))
     return list(results)
 
