@@ -10,8 +10,10 @@ ASSIGNED (or FAILED, retried) -> IN_PROGRESS, and the workspace's snapshot
   stopped?   -> FAILED with its category and artifacts
 metrics stored with the move to COMPLETED or FAILED, in its transaction
 
-Each arrow is one step (see `taskline.durable`): a move and what goes with it, so
-that a plain task takes three checkpoints, start, submitted and complete.
+Each arrow is one step (see `taskline.durable`): a move and what goes with it, in
+one transaction. A plain task takes two checkpoints, its start and its submission;
+checks and reviewer verdicts take their own, and the move that ends the workflow
+none (`_final_move`).
 """
 
 from __future__ import annotations
