@@ -30,7 +30,14 @@ from tests.conftest import BACKENDS, new_database_url
 SCRIPT = Path(sys.executable).parent / "taskline"
 TURNS = 5  # write_file calls; then submit_work
 COST = Decimal("0.001")
-WAIT_SECONDS = 60.0
+# A ceiling, never a wait: generous for a loaded machine, where a process takes seconds
+# to start.
+WAIT_SECONDS = 300.0
+# How often a wait looks again: at a file often, so that a kill lands where it is meant
+# to; at the database (or a server that reads it) a few times a second, since each look
+# there takes CPU that the processes under test need on a loaded machine.
+FILE_POLL_SECONDS = 0.005
+DB_POLL_SECONDS = 0.05
 
 
 class Deployment:
@@ -109,11 +116,15 @@ def ledger_lines(ledger: Path) -> int:
     return len(ledger.read_text().splitlines())
 
 
-def wait_for(condition: Callable[[], bool], timeout_seconds: float = WAIT_SECONDS) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    timeout_seconds: float = WAIT_SECONDS,
+    poll_seconds: float = FILE_POLL_SECONDS,
+) -> None:
     deadline = time.monotonic() + timeout_seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.005)
+        time.sleep(poll_seconds)
 
 
 def wait_until_billed(ledger: Path, calls: int, process: subprocess.Popen[bytes]) -> None:
@@ -122,7 +133,9 @@ def wait_until_billed(ledger: Path, calls: int, process: subprocess.Popen[bytes]
 
 
 def wait_until_completed(deployment: Deployment, task_id: str) -> None:
-    wait_for(lambda: deployment.show(task_id)["status"] == "COMPLETED")
+    wait_for(
+        lambda: deployment.show(task_id)["status"] == "COMPLETED", poll_seconds=DB_POLL_SECONDS
+    )
 
 
 def assert_exactly_once(
@@ -210,14 +223,14 @@ def test_sigterm_to_a_worker_leaves_the_run_resumable(deployment: Deployment) ->
     worker = deployment.start("worker", "--id", "w1", "--concurrency", "1")
     wait_for(lambda: ledger_lines(ledger) >= 3)
     worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=20) == 0
+    assert worker.wait(timeout=WAIT_SECONDS) == 0
     assert deployment.show(task_id)["status"] == "IN_PROGRESS"
     restarted = deployment.start("worker", "--id", "w1", "--concurrency", "1")
     try:
         wait_until_completed(deployment, task_id)
     finally:
         restarted.send_signal(signal.SIGTERM)
-        restarted.wait(timeout=20)
+        restarted.wait(timeout=WAIT_SECONDS)
     # A call parked when the worker stopped was declared and never answered: lost.
     assert_exactly_once(deployment, task_id, ledger, kills=1)
 
@@ -238,7 +251,8 @@ def test_a_live_worker_adopts_the_runs_of_a_dead_one(
         lambda: all(
             any(record["state"] == "answered" for record in deployment.costs(task_id))
             for task_id, _ in tasks[:2]
-        )
+        ),
+        poll_seconds=DB_POLL_SECONDS,
     )
     doomed.send_signal(signal.SIGKILL)  # mid-run: two runs left behind
     doomed.wait()
@@ -251,7 +265,7 @@ def test_a_live_worker_adopts_the_runs_of_a_dead_one(
             wait_until_completed(deployment, task_id)
     finally:
         survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+        survivor.wait(timeout=WAIT_SECONDS)
     for task_id, ledger in tasks:
         assert_exactly_once(deployment, task_id, ledger, kills=1)
     with deployment.library() as tl, tl.store.engine.connect() as conn:  # type: ignore[attr-defined]
@@ -329,8 +343,13 @@ def test_a_budgeted_run_resumed_after_its_last_call_ends_within_its_budget(
         checks=["until [ -e go ]; do sleep 0.05; done"],
     )
     process = deployment.start("task", "run", task_id)
-    wait_for(lambda: [r["state"] for r in deployment.costs(task_id)] == ["answered"] * (TURNS + 1))
-    wait_for(lambda: deployment.show(task_id)["status"] == "IN_REVIEW")
+    wait_for(
+        lambda: [r["state"] for r in deployment.costs(task_id)] == ["answered"] * (TURNS + 1),
+        poll_seconds=DB_POLL_SECONDS,
+    )
+    wait_for(
+        lambda: deployment.show(task_id)["status"] == "IN_REVIEW", poll_seconds=DB_POLL_SECONDS
+    )
     process.send_signal(signal.SIGKILL)
     process.wait()
     workspace = Path(deployment.env["TASKLINE_HOME"]) / "workspaces" / task_id

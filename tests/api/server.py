@@ -14,7 +14,7 @@ from taskline.testing.ports import free_port
 
 
 @contextmanager
-def serving(app: FastAPI, timeout_seconds: float = 10.0) -> Iterator[str]:
+def serving(app: FastAPI, timeout_seconds: float = 60.0) -> Iterator[str]:
     """Serve `app` on a free loopback port; yields its base URL, stops the server at the end."""
     config = uvicorn.Config(
         app,

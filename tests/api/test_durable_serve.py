@@ -28,7 +28,7 @@ from taskline.store import SqlStore
 from taskline.testing.ports import free_port
 from tests.api.helpers import AUTH, TOKEN
 from tests.conftest import BACKENDS, new_database_url
-from tests.test_durable import COST, TURNS, answer, wait_for
+from tests.test_durable import COST, DB_POLL_SECONDS, TURNS, answer, wait_for
 
 SCRIPT = Path(sys.executable).parent / "taskline"
 CALLS = TURNS + 1  # the write_file turns, then submit_work
@@ -69,7 +69,7 @@ class Site:
             client.close()
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-                process.wait(timeout=30)
+                process.wait(timeout=120)
 
     def status(self, task_id: str) -> Status:
         """The task's status read from the store, with no server running."""
@@ -190,7 +190,7 @@ def test_a_run_started_over_http_completes(site: Site) -> None:
     script, ledger = site.agent_script(delay_seconds=0.05)
     with site.server() as (process, client):
         task_id = start_run(client, script)
-        wait_for(lambda: completed(client, task_id))
+        wait_for(lambda: completed(client, task_id), poll_seconds=DB_POLL_SECONDS)
         assert_exactly_once(client, task_id, ledger, site.home)
     assert process.returncode == 0, site.log()
     # The run was a DBOS workflow, kept in DBOS's system database beside the store.
@@ -212,7 +212,8 @@ def test_a_killed_server_resumes_the_run_when_it_starts_again(site: Site) -> Non
     site.gate.touch()
 
     with site.server() as (_restarted, client):
-        wait_for(lambda: completed(client, task_id))  # no second run request
+        # No second run request: the restarted server resumes the run by itself.
+        wait_for(lambda: completed(client, task_id), poll_seconds=DB_POLL_SECONDS)
         assert_exactly_once(client, task_id, ledger, site.home, lost_turns=(4,))
 
 
@@ -230,5 +231,6 @@ def test_a_stopped_server_resumes_the_run_when_it_starts_again(site: Site) -> No
     site.gate.touch()
 
     with site.server() as (_restarted, client):
-        wait_for(lambda: completed(client, task_id))  # no second run request
+        # No second run request: the restarted server resumes the run by itself.
+        wait_for(lambda: completed(client, task_id), poll_seconds=DB_POLL_SECONDS)
         assert_exactly_once(client, task_id, ledger, site.home, lost_turns=(3,))

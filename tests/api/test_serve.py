@@ -54,8 +54,9 @@ def test_serve_says_where_a_new_token_is_and_guards_the_api(tmp_path: Path) -> N
 
 
 def _retry(request: Callable[[], httpx.Response]) -> httpx.Response:
-    """The first answer once the server listens (it prints before it binds)."""
-    deadline = time.monotonic() + 10
+    """The first answer once the server listens (it prints before it binds); a loaded
+    machine may take many seconds to start it."""
+    deadline = time.monotonic() + 60
     while True:
         try:
             return request()

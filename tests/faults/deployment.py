@@ -21,6 +21,9 @@ SCRIPT = Path(sys.executable).parent / "taskline"
 # Only a ceiling: on a machine loaded by other test runs, starting DBOS alone has taken
 # over a minute.
 WAIT_SECONDS = 300.0
+# Conditions read files, the database or a server: looking twenty times a second leaves
+# the CPU to the processes under test on a loaded machine.
+POLL_SECONDS = 0.05
 
 
 def wait_for(
@@ -30,7 +33,7 @@ def wait_for(
     deadline = time.monotonic() + timeout_seconds
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+        time.sleep(POLL_SECONDS)
 
 
 @contextmanager

@@ -144,7 +144,8 @@ async def test_rate_limit_waits_for_retry_after(
     assert response.text == "ok"
     assert response.attempts == 2
     assert response.attempt_errors == (attempt_error,)
-    assert 1.0 <= waited < 2.0
+    # It waited as asked; exactly how long is test_retry.py's, with a recorded sleep.
+    assert 1.0 <= waited < 30
     assert len(server.requests) == 2
 
 
@@ -220,8 +221,9 @@ async def test_client_errors_are_not_retried(
 
 
 async def test_slow_answer_times_out_and_is_retried(api: Api, server: ProviderServer) -> None:
+    # Long enough for the second answer on a loaded machine.
     model = http_adapter(
-        api, server, retry=RetryPolicy(max_attempts=2, timeout_seconds=0.3, base_delay_seconds=0.01)
+        api, server, retry=RetryPolicy(max_attempts=2, timeout_seconds=5, base_delay_seconds=0.01)
     )
     # An answer far slower than any loaded machine: waiting for it would show.
     server.enqueue(Reply.text("too late").after(60.0), Reply.text("in time"))
@@ -231,13 +233,13 @@ async def test_slow_answer_times_out_and_is_retried(api: Api, server: ProviderSe
     await model.aclose()
 
     assert response.text == "in time"
-    assert response.attempt_errors == ("timed out after 0.3s",)
+    assert response.attempt_errors == ("timed out after 5s",)
     assert time.perf_counter() - started < 30
 
 
 async def test_slow_answer_times_out(api: Api, server: ProviderServer) -> None:
     model = http_adapter(api, server, retry=RetryPolicy(max_attempts=1, timeout_seconds=0.3))
-    server.enqueue(Reply.text("too late").after(2.0))
+    server.enqueue(Reply.text("too late").after(60.0))
 
     with pytest.raises(ProviderError) as caught:
         await model.complete(HELLO)

@@ -46,6 +46,8 @@ def llama_server() -> Iterator[str]:
     params.model.path = str(smollm2_path())
     params.n_ctx = 2048
     params.n_parallel = 1
+    # One thread, as the session's local model (tests/llm/conftest.py says why).
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = 1
     params.n_predict = 128  # a rambling answer ends here, not at the end of the context
     params.use_jinja = True  # the chat template from the GGUF, and llama.cpp's tool calls
     params.verbosity = -1

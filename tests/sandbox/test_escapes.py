@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,10 +202,24 @@ def test_an_agent_allowed_the_network_reaches_it(workspace: Path, listener: List
     assert listener.accepted == 1
 
 
+def escaping_grandchild(mark: str) -> str:
+    """Starts a grandchild in a session of its own that would write late.txt in 600 s.
+
+    `mark` is in its command line, unique to the test: other tests (and other test runs)
+    on the machine start grandchildren of their own.
+    """
+    return f"setsid nohup sh -c 'sleep 600; echo {mark} > late.txt' > /dev/null 2>&1 &"
+
+
+@pytest.fixture
+def mark() -> str:
+    return f"escaped-{uuid.uuid4().hex}"
+
+
 def assert_no_process_left(marker: str) -> None:
     """No process whose command line holds `marker` is alive, on the host's /proc.
 
-    The grandchild sleeps 2 s before it would write: had it escaped, it would still be
+    The grandchild sleeps 600 s before it would write: had it escaped, it would still be
     there. Waiting for it to be gone (the kernel reaps a dead PID namespace shortly)
     is an event, not a window that a slow machine could outlast.
     """
@@ -228,30 +243,28 @@ def _command_lines() -> list[tuple[str, str]]:
     return lines
 
 
-def test_a_setsid_grandchild_dies_with_the_timeout(workspace: Path) -> None:
-    command = (
-        "setsid nohup sh -c 'sleep 2; echo escaped > late.txt' > /dev/null 2>&1 &"
-        " echo started > started.txt; sleep 100"
-    )
+def test_a_setsid_grandchild_dies_with_the_timeout(workspace: Path, mark: str) -> None:
+    command = f"{escaping_grandchild(mark)} echo started > started.txt; sleep 600"
 
-    result = run(command, in_sandbox(workspace), timeout_seconds=1)
+    # Long enough for the sandbox to start it on a loaded machine.
+    result = run(command, in_sandbox(workspace), timeout_seconds=5)
 
     assert (result.output, result.is_error) == (
-        "[timed out after 1 seconds; the command and its child processes were killed]",
+        "[timed out after 5 seconds; the command and its child processes were killed]",
         True,
     )
     assert (workspace / "started.txt").read_text() == "started\n"
-    assert_no_process_left("echo escaped > late.txt")
+    assert_no_process_left(f"echo {mark} > late.txt")
     assert not (workspace / "late.txt").exists()
 
 
-def test_a_setsid_grandchild_dies_when_the_command_returns(workspace: Path) -> None:
-    command = "setsid nohup sh -c 'sleep 2; echo escaped > late.txt' > /dev/null 2>&1 & echo ok"
+def test_a_setsid_grandchild_dies_when_the_command_returns(workspace: Path, mark: str) -> None:
+    command = f"{escaping_grandchild(mark)} echo ok"
 
     result = run(command, in_sandbox(workspace))
 
     assert (result.output, result.is_error) == ("ok\n[exit code 0]", False)
-    assert_no_process_left("echo escaped > late.txt")
+    assert_no_process_left(f"echo {mark} > late.txt")
     assert not (workspace / "late.txt").exists()
 
 

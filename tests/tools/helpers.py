@@ -36,7 +36,7 @@ def wait_until_gone(pid: int, timeout_seconds: float = 5.0) -> bool:
     return True
 
 
-async def wait_for_file(path: Path, timeout_seconds: float = 5.0) -> str:
+async def wait_for_file(path: Path, timeout_seconds: float = 60.0) -> str:
     """The content of `path` once it exists and holds a whole line."""
     deadline = time.monotonic() + timeout_seconds
     while not (path.exists() and path.read_text().endswith("\n")):
@@ -61,7 +61,7 @@ def processes_running(command_line: str) -> int:
     return count
 
 
-def wait_until_no_process(command_line: str, timeout_seconds: float = 10.0) -> bool:
+def wait_until_no_process(command_line: str, timeout_seconds: float = 60.0) -> bool:
     """True as soon as no process runs `command_line`; False if one still does after the timeout."""
     deadline = time.monotonic() + timeout_seconds
     while processes_running(command_line):

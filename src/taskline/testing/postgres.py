@@ -131,7 +131,6 @@ def throwaway_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres")
-    port = free_port()
     try:
         _run(
             _as_server_user(
@@ -139,6 +138,10 @@ def throwaway_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
                  "--no-sync", "-E", "UTF8", "--locale=C"]
             )
         )  # fmt: skip
+        # A port is free only when it is looked at: taken just before the start, not
+        # before initdb's second or two, it leaves the least time to another process (a
+        # server of another test worker, say) to take it first.
+        port = free_port()
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
             " -c max_connections=200"

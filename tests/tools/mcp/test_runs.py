@@ -300,7 +300,8 @@ def test_a_server_that_does_not_start_fails_the_run_before_the_model_is_asked(
 def test_a_run_that_times_out_in_a_hung_call_stops_its_server(tl: Taskline, tag: str) -> None:
     with_servers(tl, flaky={"command": server_command(tag)})
     tl.add_agent("waiter", model="scripted:none", mcp=["flaky"])
-    task = tl.create_task("Wait forever", timeout_seconds=2)
+    # Long enough for the server to start and the call to begin on a loaded machine.
+    task = tl.create_task("Wait forever", timeout_seconds=10)
     factory, _ = scripted([call("flaky__hang"), submit("never")])
     tl.model_factory = factory
     tl.assign(task.id, "waiter")
@@ -310,7 +311,7 @@ def test_a_run_that_times_out_in_a_hung_call_stops_its_server(tl: Taskline, tag:
     assert (done.status, done.failure_category, done.failure_message) == (
         Status.FAILED,
         "timeout",
-        "the run took longer than 2 s",
+        "the run took longer than 10 s",
     )
     assert tool_calls(tl, task.id) == [
         ("flaky__hang", {}, "cancelled: the run reached its time limit", True)

@@ -87,12 +87,15 @@ def main() -> None:
     parser.add_argument("--tag", default="")
     parser.add_argument("--once", action="store_true", help="refuse to start after a crash")
     parser.add_argument("--exit-at-start", action="store_true")
-    parser.add_argument("--slow-start", action="store_true", help="never get to serving")
+    parser.add_argument(
+        "--slow-start", action="store_true", help="leave the file `starting`; never serve"
+    )
     options = parser.parse_args()
     if options.exit_at_start or (options.once and CRASHED.exists()):
         print("test-server: refusing to start", file=sys.stderr, flush=True)
         sys.exit(1)
     if options.slow_start:
+        Path("starting").touch()
         time.sleep(3600)
     server.run()
 
