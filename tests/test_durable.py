@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from taskline import Taskline
 from taskline.views import TaskDetailView
@@ -362,3 +362,33 @@ def test_a_budgeted_run_resumed_after_its_last_call_ends_within_its_budget(
     assert ledger_lines(ledger) == TURNS + 1
     assert [r["state"] for r in deployment.costs(task_id)] == ["answered"] * (TURNS + 1)
     assert Decimal(str(shown["metrics"]["cost_per_task"])) == COST * (TURNS + 1)
+
+
+def test_a_plain_run_takes_two_checkpoints_and_keeps_its_artifacts_and_verdict(
+    deployment: Deployment,
+) -> None:
+    # The snapshot goes in the start step, the artifacts in the move into IN_REVIEW, the
+    # automatic verdict in the move to COMPLETED, which needs no checkpoint (a replay
+    # finds it made); a task without checks takes no step for them.
+    task_id, _ledger = deployment.new_task("plain", delay_seconds=0)
+
+    deployment.cli("task", "run", task_id)
+
+    url = deployment.env["TASKLINE_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        url = f"sqlite:///{Path(deployment.env['TASKLINE_HOME']) / 'dbos.sqlite'}"
+        table = "operation_outputs"
+    else:
+        table = "dbos.operation_outputs"
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        steps = conn.execute(
+            text(f"SELECT function_name FROM {table} ORDER BY function_id")
+        ).scalars()
+        recorded = list(steps)
+    engine.dispose()
+    shown = deployment.show(task_id)
+    assert recorded == ["start", "submitted"]
+    assert shown["status"] == "COMPLETED"
+    assert [(r["reviewer"], r["approved"]) for r in shown["reviews"]] == [("auto", True)]
+    assert sorted(a["path"] for a in shown["artifacts"]) == [f"f{i}.txt" for i in range(TURNS)]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from taskline.llm import Usage
+from taskline.llm import Usage, pricing
 from taskline.llm.pricing import Price, PriceBook, TokenPrices
 
 SONNET = "claude-sonnet-4-20250514"
@@ -148,3 +148,34 @@ def test_prices_come_from_the_bundled_table_not_the_network() -> None:
     )
 
     assert data_snapshot.get_snapshot().from_auto_update is False
+
+
+def test_a_model_the_table_does_not_list_is_looked_up_once_and_config_prices_still_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked_up: list[str] = []
+    real = pricing.genai_prices_cost
+
+    def counted(usage: Usage, model: str, **where: str | None) -> Decimal | None:
+        looked_up.append(model)
+        return real(usage, model, **where)
+
+    monkeypatch.setattr(pricing, "genai_prices_cost", counted)
+    book = PriceBook()
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    url = "http://127.0.0.1:8000/v1"  # a self-hosted endpoint: the table knows no such host
+
+    prices = [
+        book.price(
+            usage, provider="vllm", model="house-7b", genai_api_url=url, config_prices=CONFIG
+        )
+        for _ in range(3)
+    ]
+    listed = [
+        book.price(usage, provider="openai", model="gpt-4o-mini", genai_provider_id="openai")
+        for _ in range(2)
+    ]
+
+    assert prices == [Price(Decimal("2.00"), "config")] * 3
+    assert listed == [Price(Decimal("0.75"), "genai-prices")] * 2
+    assert looked_up == ["house-7b", "gpt-4o-mini", "gpt-4o-mini"]

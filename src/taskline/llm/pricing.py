@@ -94,8 +94,9 @@ class PriceBook:
         """
         if reported_cost_usd is not None:
             return Price(reported_cost_usd, "provider")
+        in_table = genai_provider_id is not None or genai_api_url is not None
         table_key = (genai_provider_id, genai_api_url, model)
-        if table_key[:2] != (None, None) and table_key not in self._unlisted:
+        if in_table and table_key not in self._unlisted:
             cost = genai_prices_cost(
                 usage, model, provider_id=genai_provider_id, api_url=genai_api_url
             )
