@@ -31,6 +31,7 @@ ARGS = [
 ]  # fmt: skip
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+EXPECT_MS = 60_000
 
 
 @pytest.fixture
@@ -39,6 +40,10 @@ def page() -> Iterator[Page]:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    # What the page shows may take a while on a machine busy with other tests: every
+    # expectation waits up to a minute (Playwright's default is 5 s), returning as soon as
+    # it holds.
+    expect.set_options(timeout=EXPECT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
@@ -103,11 +108,11 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> N
         form.locator("button[type=submit]").click()
 
         # The run waits before its last answer until the page has shown it in progress.
-        expect(page.locator(".live")).to_contain_text("turn", timeout=60_000)
-        expect(page.locator("#status")).to_have_text("IN PROGRESS", timeout=60_000)
+        expect(page.locator(".live")).to_contain_text("turn")
+        expect(page.locator("#status")).to_have_text("IN PROGRESS")
         page.screenshot(path=shots / "1-running.png", full_page=True)
         let_it_submit.set()
-        expect(page.locator("#status")).to_have_text("IN REVIEW", timeout=60_000)
+        expect(page.locator("#status")).to_have_text("IN REVIEW")
         expect(page.locator("#review")).to_be_visible()
         expect(page.locator(".live")).to_have_text("waiting for your review")
         page.locator("table.artifacts").get_by_role("button", name="hello.txt").click()
@@ -116,7 +121,7 @@ def test_create_run_review_and_measure_a_task(served: Taskline, page: Page) -> N
 
         page.fill("#review textarea", "Looks good.")
         page.click("button.approve")
-        expect(page.locator("#status")).to_have_text("COMPLETED", timeout=60_000)
+        expect(page.locator("#status")).to_have_text("COMPLETED")
         expect(page.locator("[data-metric=turns] .tile-value")).to_have_text("2")
         expect(page.locator("[data-metric=cost] .tile-value")).to_have_text("$0.002")
         expect(page.locator("#summary")).to_contain_text("Wrote hello.txt.")

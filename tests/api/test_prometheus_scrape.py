@@ -30,6 +30,9 @@ TOKEN = "scrape-token"
 # Only ceilings: on a machine loaded by other test runs, starting DBOS alone has taken
 # over a minute.
 WAIT_SECONDS = 300.0
+# A ceiling on one request: httpx's default of 5 s is a window that a server starved of
+# CPU by other test runs can miss.
+REQUEST_SECONDS = 60.0
 # The answers of the scripted agent, each billed as the provider says.
 ANSWERS = [
     {"tool_calls": [{"name": "write_file", "arguments": {"path": "hello.txt", "content": "hi"}}],
@@ -64,7 +67,8 @@ def serving(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
         )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=url, headers=auth, timeout=REQUEST_SECONDS) as client:
             eventually(lambda: _status(client, "/health"), 200, "the server to answer")
             yield client
     finally:

@@ -26,6 +26,9 @@ from tests.test_worker_processes import WAIT_SECONDS, children_of
 TOKEN = "metrics-token"
 BEAT = "taskline_worker_last_heartbeat_timestamp_seconds"
 REFUSED = {"detail": "missing or wrong API token: send `Authorization: Bearer TOKEN`"}
+# A ceiling on one request: httpx's default of 5 s is a window that a process starved of
+# CPU by other test runs can miss.
+REQUEST_SECONDS = 60.0
 
 
 @pytest.fixture
@@ -62,7 +65,9 @@ def scrape(port: int, token: str | None = TOKEN) -> httpx.Response | None:
     """GET /metrics, or None while nothing listens yet."""
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=10)
+        return httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=REQUEST_SECONDS
+        )
     except httpx.TransportError:
         return None
 
@@ -88,7 +93,11 @@ def test_a_worker_serves_its_metrics_behind_the_token(
     running = {f'{BEAT}{{status="running",worker="solo"}}': 1.0}
     wait_for(lambda: beats(port) == running or worker.poll() is not None, "a scrape")
     anonymous = scrape(port, token=None)
-    elsewhere = httpx.get(f"http://127.0.0.1:{port}/api/tasks", headers={"Authorization": TOKEN})
+    elsewhere = httpx.get(
+        f"http://127.0.0.1:{port}/api/tasks",
+        headers={"Authorization": TOKEN},
+        timeout=REQUEST_SECONDS,
+    )
 
     assert stop(worker) == 0
     assert anonymous is not None
@@ -194,7 +203,7 @@ def test_serve_with_public_metrics_answers_a_scrape_without_the_token(
     server = started("serve", "--port", str(port), "--metrics-public")
     wait_for(lambda: scrape(port, token=None) is not None or server.poll() is not None, "serve")
     public = scrape(port, token=None)
-    api = httpx.get(f"http://127.0.0.1:{port}/api/tasks")
+    api = httpx.get(f"http://127.0.0.1:{port}/api/tasks", timeout=REQUEST_SECONDS)
     server.send_signal(signal.SIGINT)
 
     assert server.wait(timeout=WAIT_SECONDS) == 0

@@ -30,6 +30,8 @@ TOKEN = "test-token-0123456789"
 BODY_BYTES = 50 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 MAX_GROWTH_BYTES = 20 * 1024 * 1024
+# A ceiling on waits and on each request (httpx's default of 5 s is a window that a server
+# starved of CPU by other test runs can miss).
 DEADLINE_SECONDS = 60
 CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 UNAUTHORIZED = {"detail": "missing or wrong API token: send `Authorization: Bearer TOKEN`"}
@@ -89,11 +91,12 @@ def wait_until_serving(server: Server) -> None:
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
         try:
-            if httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
+            if httpx.get(f"{server.url}/health", timeout=DEADLINE_SECONDS).status_code == 200:
                 return
         except httpx.TransportError:
             if time.monotonic() > deadline or server.process.poll() is not None:
                 raise
+            time.sleep(0.05)  # looking again at once would take CPU from the server starting
 
 
 def send_body(server: Server, headers: dict[str, str], *, chunked: bool) -> tuple[int, bytes]:
@@ -136,7 +139,11 @@ def send_body(server: Server, headers: dict[str, str], *, chunked: bool) -> tupl
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_50_mb_without_a_token_is_refused_unread(server: Server, chunked: bool) -> None:
-    httpx.get(f"{server.url}/api/tasks", headers={"Authorization": f"Bearer {TOKEN}"})
+    httpx.get(
+        f"{server.url}/api/tasks",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=DEADLINE_SECONDS,
+    )
     before = server.rss_bytes()
 
     status, body = send_body(server, {}, chunked=chunked)
@@ -177,7 +184,7 @@ def test_every_response_carries_the_security_headers(
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
-    response = httpx.get(f"{server.url}{path}", headers=headers)
+    response = httpx.get(f"{server.url}{path}", headers=headers, timeout=DEADLINE_SECONDS)
 
     assert response.status_code == status
     assert response.headers["content-security-policy"] == CSP
@@ -186,7 +193,7 @@ def test_every_response_carries_the_security_headers(
 
 
 def test_the_dashboard_loads_nothing_from_elsewhere(server: Server) -> None:
-    page = httpx.get(f"{server.url}/").text
+    page = httpx.get(f"{server.url}/", timeout=DEADLINE_SECONDS).text
     static = Path(__file__).parents[2] / "src/taskline/api/static"
     sources = [p.read_text() for p in static.rglob("*") if p.suffix in {".js", ".css", ".html"}]
 
@@ -202,6 +209,7 @@ def test_a_small_body_with_the_token_is_served(server: Server) -> None:
         f"{server.url}/api/tasks",
         headers={"Authorization": f"Bearer {TOKEN}"},
         json={"title": "Small enough"},
+        timeout=DEADLINE_SECONDS,
     )
 
     assert (response.status_code, response.json()["title"]) == (201, "Small enough")
