@@ -20,9 +20,10 @@ from taskline.llm import (
     ToolResultMessage,
     UserMessage,
 )
-from taskline.llm.local import NOTICE, LocalModel, LocalRuntime, smollm2_path
-from taskline.llm.local_schema import answer_schema, bounded
+from taskline.llm.local import NOTICE, LocalModel, LocalRuntime, default_threads, smollm2_path
+from taskline.llm.local_schema import answer_schema, bounded, tool_prompt
 from taskline.llm.model_file import SMOLLM2
+from taskline.tools.registry import builtin_tools, tool_definitions
 from tests.local_model import require_local_model
 
 pytestmark = pytest.mark.anyio
@@ -123,6 +124,31 @@ def test_answer_schema_is_one_of_the_tools_or_text() -> None:
         ]
     }
     assert len(answer_schema([read], "required", 100)["oneOf"]) == 1
+
+
+def test_the_tool_prompt_shows_argument_schemas_without_their_descriptions() -> None:
+    # The 135M model copied write_file's "The whole new content of the file." into
+    # hello.txt when the prompt showed it.
+    tools = tool_definitions(builtin_tools(["write_file"]))
+
+    assert tool_prompt(tools).splitlines()[-2:] == [
+        "- write_file: Create or overwrite a file of the workspace with the given text,"
+        " creating missing parent directories."
+        ' Arguments: {"path": {"minLength": 1, "type": "string"}, "content": {"type": "string"}}',
+        "- submit_work: Finish the task: call this once the work is done and meets the"
+        " acceptance criteria, with a summary of what was done. It ends your work on the task."
+        ' Arguments: {"summary": {"type": "string"}}',
+    ]
+    assert "description" in tools[0].parameters["properties"]["content"]  # still sent elsewhere
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(None, 1), (1, 1), (2, 2), (4, 4), (64, 4)])
+def test_the_model_computes_on_one_thread_per_core_up_to_four(
+    monkeypatch: pytest.MonkeyPatch, cpus: int | None, threads: int
+) -> None:
+    monkeypatch.setattr("taskline.llm.local.os.cpu_count", lambda: cpus)
+
+    assert default_threads() == threads
 
 
 def test_bounded_keeps_limits_that_are_set() -> None:

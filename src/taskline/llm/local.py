@@ -60,6 +60,7 @@ NOTICE = (
     " anthropic:claude-sonnet-4-5 or NAME:MODEL with an [endpoints.NAME] table in taskline.toml"
 )
 CONTEXT_TOKENS = 4096
+MAX_THREADS = 4
 SUBMIT = "submit_work"
 
 
@@ -78,6 +79,15 @@ class LocalRuntime:
     """Whether the small-model notice was logged for this runtime."""
 
 
+def default_threads() -> int:
+    """One thread per core, at most `MAX_THREADS`.
+
+    A greedy answer still depends on the thread count (the sums run in another
+    order), so the count is bounded to those `taskline demo` was checked on.
+    """
+    return min(os.cpu_count() or 1, MAX_THREADS)
+
+
 @functools.cache
 def load_runtime(path: Path, threads: int | None = None) -> LocalRuntime:
     """Load the model at `path`, once per process and per thread count."""
@@ -88,7 +98,7 @@ def load_runtime(path: Path, threads: int | None = None) -> LocalRuntime:
     params.model.path = str(path)
     params.n_ctx = CONTEXT_TOKENS
     params.n_parallel = 1  # one slot: the whole context for one conversation at a time
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or os.cpu_count() or 1
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or default_threads()
     params.verbosity = -1  # llama.cpp's log lines are not the user's business
     params.ui = False
     # The runtime always serves HTTP as well. Keep it off TCP, where any local process (an
@@ -252,7 +262,10 @@ def _chat(messages: Sequence[Message], tools: Sequence[ToolDefinition]) -> list[
                 text = f"Tool {name} {outcome}:\n{content}"
                 if not is_error and name != SUBMIT and any(t.name == SUBMIT for t in tools):
                     # A 135M model repeats a successful call forever unless told what comes next.
-                    text += f"\nDone. Next: the next step, or {SUBMIT}(summary) if it is complete."
+                    text += (
+                        "\nDone. Do not repeat this call. Next: the next step,"
+                        f" or {SUBMIT}(summary) if the task is complete."
+                    )
                 chat.append({"role": "user", "content": text})
     return chat
 

@@ -74,9 +74,23 @@ def tool_prompt(tools: Sequence[ToolDefinition]) -> str:
         "Tools:",
     ]
     for tool in tools:
-        schema = json.dumps(tool.parameters.get("properties", {}))
+        schema = json.dumps(_undescribed(tool.parameters.get("properties", {})))
         lines.append(f"- {tool.name}: {tool.description} Arguments: {schema}")
     return "\n".join(lines)
+
+
+def _undescribed(properties: dict[str, Any]) -> dict[str, Any]:
+    """The arguments' schemas without their descriptions.
+
+    A 135M model copies a description into the value: shown write_file's, it wrote
+    "The whole new content of the file." into hello.txt instead of the task's line.
+    """
+    return {
+        name: {key: value for key, value in spec.items() if key != "description"}
+        if isinstance(spec, dict)
+        else spec
+        for name, spec in properties.items()
+    }
 
 
 def render_call(call: ToolCall) -> str:
