@@ -43,6 +43,26 @@ def test_putting_the_same_contents_again_changes_nothing(tmp_path: Path) -> None
     assert files_under(tmp_path / "blobs") == [f"58/{HELLO_SHA256}"]
 
 
+def test_contents_kept_already_are_put_without_writing_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A snapshot puts every file of the workspace at every run: most are kept already.
+    blobs = BlobStore(tmp_path / "blobs")
+    source = tmp_path / "hello.txt"
+    source.write_bytes(b"hello\n")
+    blobs.put(source)
+
+    def no_writing(**_: object) -> None:
+        raise AssertionError("a temporary file was made for contents kept already")
+
+    monkeypatch.setattr("taskline.engine.blobs.tempfile.mkstemp", no_writing)
+
+    assert blobs.put(source) == HELLO_SHA256
+    assert blobs.put_bytes(b"hello\n") == HELLO_SHA256
+    with pytest.raises(AssertionError, match="a temporary file was made"):
+        blobs.put_bytes(b"new\n")
+
+
 def test_put_bytes_and_the_empty_blob(tmp_path: Path) -> None:
     blobs = BlobStore.in_home(tmp_path)
 
@@ -55,12 +75,13 @@ def test_put_bytes_and_the_empty_blob(tmp_path: Path) -> None:
 def test_a_large_file_is_copied_whole(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "blobs")
     source = tmp_path / "big.bin"
-    source.write_bytes(b"\x00\xff" * 1_500_000)  # more than one chunk
+    source.write_bytes(b"\x00\xff" * 1_500_000)  # more than two chunks
 
     sha256 = blobs.put(source)
 
     assert sha256 == "8fa53c4ead59abea28636d5c9cf4732387f6b77e04a8b6e1fb7ea79770fd875e"
     assert blobs.get(sha256) == source.read_bytes()
+    assert files_under(tmp_path / "blobs") == [f"8f/{sha256}"]  # no temporary file left
 
 
 def test_get_of_a_missing_blob(tmp_path: Path) -> None:

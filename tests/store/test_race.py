@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from taskline.store import SqlStore
 from tests.lifecycle_paths import task_in
 
 ROUNDS = 20
+WRITERS = 8
+TASKS_EACH = 25
 
 
 def _race(stores: list[SqlStore], task_id: str, target: Status) -> list[object]:
@@ -86,3 +89,24 @@ def test_racing_different_moves_leaves_one_consistent_trail(
     finally:
         for store in stores:
             store.close()
+
+
+def test_the_writers_of_one_store_take_turns_in_the_process(tmp_path: Path) -> None:
+    # `?timeout=0`: a writer that finds SQLite's write lock taken fails at once. The
+    # threads of one store (the engine's, the API's) queue for it in the process instead,
+    # each let in when the last commits, so none of them meets the lock.
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'taskline.db'}?timeout=0")
+    tl = Taskline(store, actor="user:tester")
+    barrier = threading.Barrier(WRITERS)
+
+    def write(writer: int) -> list[str]:
+        barrier.wait()
+        return [tl.create_task(f"task {writer}.{n}").id for n in range(TASKS_EACH)]
+
+    try:
+        with ThreadPoolExecutor(WRITERS) as pool:
+            created = [task_id for ids in pool.map(write, range(WRITERS)) for task_id in ids]
+        assert len(set(created)) == WRITERS * TASKS_EACH
+        assert sorted(task.id for task in tl.list_tasks()) == sorted(created)
+    finally:
+        tl.close()

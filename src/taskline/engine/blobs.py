@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -73,6 +75,20 @@ class BlobStore:
         return data
 
     def _put_stream(self, source: BinaryIO) -> str:
+        first = source.read(CHUNK_BYTES)
+        second = source.read(CHUNK_BYTES)
+        if not second:
+            # It fits in memory: hash it first, and write nothing when it is kept already
+            # (a snapshot puts every file of the workspace, at every run).
+            sha256 = hashlib.sha256(first).hexdigest()
+            if not self.path_of(sha256).exists():
+                self._write([first])
+            return sha256
+        return self._write(
+            itertools.chain([first, second], iter(lambda: source.read(CHUNK_BYTES), b""))
+        )
+
+    def _write(self, chunks: Iterable[bytes]) -> str:
         # mkstemp makes the file 0600 and the rename keeps it: blobs are their owner's only.
         # Copy while hashing: the file is read once, and what is kept is what was hashed.
         private_dir(self._root)
@@ -80,7 +96,7 @@ class BlobStore:
         descriptor, temporary = tempfile.mkstemp(dir=self._root, prefix=".incoming-")
         try:
             with os.fdopen(descriptor, "wb") as target:
-                while chunk := source.read(CHUNK_BYTES):
+                for chunk in chunks:
                     digest.update(chunk)
                     target.write(chunk)
             sha256 = digest.hexdigest()

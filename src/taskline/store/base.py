@@ -6,8 +6,9 @@ import logging
 import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
@@ -24,6 +25,13 @@ class SqlBase:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time. Writers of this process queue here, each let
+        # in the moment the last commits; without it they queue in SQLite's busy handler,
+        # which polls the lock with sleeps of 1 to 100 ms. Another process's writers
+        # still meet it there. Reentrant: a write inside a write waits on SQLite as before.
+        self._one_writer: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @property
     def url(self) -> str:
@@ -44,7 +52,7 @@ class SqlBase:
         write whose loss the reader recovers from, never for one that must precede an act
         (a call's intent before the call is sent).
         """
-        with self._faults_as_store_errors(), self.engine.connect() as connection:
+        with self._faults_as_store_errors(), self._one_writer, self.engine.connect() as connection:
             connection = connection.execution_options(**WRITE)
             with connection.begin():
                 if not flushed and connection.dialect.name == "postgresql":
