@@ -241,22 +241,23 @@ def test_a_live_worker_adopts_the_runs_of_a_dead_one(
     deployment = Deployment(
         tmp_path / "home", new_database_url("postgresql", tmp_path, request), tmp_path
     )
-    tasks = [deployment.new_task(f"job-{i}", delay_seconds=0.3) for i in range(4)]
+    # The first two runs' second calls wait at gates: the kill finds both mid-run, however
+    # slowly the machine polls (a deadline on their progress failed under load).
+    gates = [tmp_path / "gate-0", tmp_path / "gate-1"]
+    tasks = [
+        deployment.new_task(f"job-{i}", delay_seconds=0.3, gate=gates[i] if i < 2 else None)
+        for i in range(4)
+    ]
     options = ("--concurrency", "2", "--heartbeat-timeout", "2")
     for task_id, _ledger in tasks[:2]:
         deployment.cli("task", "run", task_id, "--detach")
     doomed = deployment.start("worker", "--id", "doomed", *options)
-    # Kill once each run has a call answered: the kill leaves both mid-run.
-    wait_for(
-        lambda: all(
-            any(record["state"] == "answered" for record in deployment.costs(task_id))
-            for task_id, _ in tasks[:2]
-        ),
-        poll_seconds=DB_POLL_SECONDS,
-    )
-    doomed.send_signal(signal.SIGKILL)  # mid-run: two runs left behind
+    wait_for(lambda: all(gate.with_name(gate.name + ".waiting").exists() for gate in gates))
+    doomed.send_signal(signal.SIGKILL)  # mid-call: two runs left behind
     doomed.wait()
     assert [deployment.show(t)["status"] for t, _ in tasks[:2]] == ["IN_PROGRESS"] * 2
+    for gate in gates:
+        gate.touch()  # the calls re-issued after the adoption answer at once
     for task_id, _ledger in tasks[2:]:
         deployment.cli("task", "run", task_id, "--detach")
     survivor = deployment.start("worker", "--id", "survivor", *options)
