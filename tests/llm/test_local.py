@@ -143,7 +143,7 @@ def test_the_tool_prompt_shows_argument_schemas_without_their_descriptions() -> 
 
 
 @pytest.mark.parametrize(("cpus", "threads"), [(None, 1), (1, 1), (2, 2), (4, 4), (64, 4)])
-def test_the_model_computes_on_one_thread_per_core_up_to_four(
+def test_the_default_thread_count_is_one_per_core_up_to_four(
     monkeypatch: pytest.MonkeyPatch, cpus: int | None, threads: int
 ) -> None:
     monkeypatch.setattr("taskline.llm.local.os.cpu_count", lambda: cpus)
