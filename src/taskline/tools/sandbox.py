@@ -147,7 +147,8 @@ class Sandbox:
         """The bwrap command line running `program` (an argv) in `workspace`, with the limits.
 
         Its environment is set by `--setenv`: start bwrap with an empty one (`env -i`),
-        or whatever bwrap gets shows inside as /proc/1/environ. Raises
+        or whatever bwrap gets shows inside as /proc/1/environ. Start it in a session of
+        its own (`start_new_session`) and stop it by killing that process group. Raises
         `SandboxUnavailableError` saying how to get a sandbox when none can be made.
         """
         bwrap = _bwrap()
@@ -156,7 +157,10 @@ class Sandbox:
             raise SandboxUnavailableError(
                 f"commands and checks run only in a sandbox, but {problem}: {HOW_TO_GET_ONE}"
             )
-        argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc"]
+        # No `--new-session`: in a session of its own the sandbox has no terminal to reach
+        # (what the option is for) already. With it the sandbox left the process group, and
+        # a stop that came before `--die-with-parent` took hold inside left it running.
+        argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc"]
         if not self.access.network:
             argv.append("--unshare-net")
         argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]

@@ -248,20 +248,23 @@ def test_a_call_the_server_refuses_is_one_line(workspace: Path) -> None:
     )
 
 
-def test_a_start_cancelled_midway_leaves_no_server(workspace: Path, tag: str) -> None:
+@pytest.mark.parametrize("stage", ["sandbox", "server"])
+def test_a_start_cancelled_midway_leaves_no_server(workspace: Path, tag: str, stage: str) -> None:
     config = McpServerConfig(command=tuple(server_command(tag, "--slow-start")))
 
     async def main() -> None:
         connection = McpConnection("t", config, workspace=workspace, sandbox=Sandbox())
         starting = asyncio.create_task(connection.start())
-        # Cancelled once the server itself runs. Its tag shows earlier, on the command
-        # line of bwrap making the sandbox; a cancel that kills bwrap then can leave the
-        # sandbox's first process running with the pipes open, and the start waits on
-        # them for good: that is not the case under test.
+        # The tag shows first on the command line of bwrap making the sandbox: a cancel
+        # then may kill bwrap before the sandbox's first process dies with it, which left
+        # that process running with the pipes open, and the start waiting on them for good
+        # (one loaded run in thirty). `server`: once the server itself runs.
         deadline = time.monotonic() + 60
-        while not (workspace / "starting").exists():
+        while not (
+            processes_tagged(tag) if stage == "sandbox" else (workspace / "starting").exists()
+        ):
             assert time.monotonic() < deadline, "the server never started"
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0)
         starting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await starting
@@ -272,6 +275,23 @@ def test_a_start_cancelled_midway_leaves_no_server(workspace: Path, tag: str) ->
             await asyncio.sleep(0.05)
 
     asyncio.run(main())
+
+
+def test_every_process_of_a_sandboxed_server_is_in_one_group_its_start_can_kill(
+    workspace: Path, tag: str
+) -> None:
+    # The SDK stops a server by killing its process group: bwrap's `--new-session` took the
+    # sandbox out of it.
+    async def groups(_: McpConnection) -> tuple[int, set[int], set[int]]:
+        tagged = processes_tagged(tag)
+        return len(tagged), {os.getpgid(pid) for pid in tagged}, set(tagged)
+
+    count, found, tagged = with_server(workspace, {"command": server_command(tag)}, groups)
+
+    # bwrap, bwrap as the sandbox's first process, the server; the group's leader the first
+    assert count == 3
+    assert len(found) == 1
+    assert found <= tagged
 
 
 def test_a_server_script_under_tmp_is_found_in_the_sandbox(workspace: Path, tag: str) -> None:

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from taskline.errors import McpServerError
 from taskline.tools.mcp.config import McpServerConfig, resolved_headers
-from taskline.tools.mcp.launch import stdio_parameters
+from taskline.tools.mcp.launch import ProcessGroup, stdio_parameters
 from taskline.tools.pids_cgroup import PidsCgroup
 from taskline.tools.sandbox import Sandbox
 from taskline.version import __version__
@@ -41,8 +41,10 @@ STDERR_TAIL_BYTES = 4000
 CLIENT_INFO = mcp_types.Implementation(name="taskline", version=__version__)
 # The SDK's own HTTP timeouts: a server may hold a response stream open for long.
 HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+# How often an abandoned start's process group is killed until the start has ended.
+ABANDONED_KILL_INTERVAL_SECONDS = 0.2
 
-Opener = Callable[[AsyncExitStack, TextIO | None], Awaitable[Client]]
+Opener = Callable[[AsyncExitStack, TextIO | None, ProcessGroup | None], Awaitable[Client]]
 
 
 class McpConnection:
@@ -118,9 +120,11 @@ class McpConnection:
     async def _begin(self) -> _Live:
         self._http_error = None
         stderr = None
+        group = None
         if self.config.command is not None:
             stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        live = _Live(self._open, stderr)
+            group = ProcessGroup()
+        live = _Live(self._open, stderr, group)
         try:
             async with asyncio.timeout(self.config.start_timeout_seconds):
                 await asyncio.shield(live.ready)
@@ -147,7 +151,9 @@ class McpConnection:
             raise
         return live
 
-    async def _open(self, stack: AsyncExitStack, stderr: TextIO | None) -> Client:
+    async def _open(
+        self, stack: AsyncExitStack, stderr: TextIO | None, group: ProcessGroup | None
+    ) -> Client:
         """Enter the transport and the client on `stack`: the server runs until it closes."""
         if self.config.command is not None:
             cgroup = None
@@ -155,10 +161,11 @@ class McpConnection:
                 cgroup = PidsCgroup.create(self._sandbox.settings.max_processes)
             if cgroup is not None:
                 stack.push_async_callback(cgroup.remove)  # after the server is gone
-            parameters = stdio_parameters(
-                self.name, self.config, self._workspace, self._sandbox, cgroup
-            )
             assert stderr is not None
+            assert group is not None
+            parameters = stdio_parameters(
+                self.name, self.config, self._workspace, self._sandbox, group, cgroup
+            )
             transport = stdio_client(parameters, errlog=stderr)
         else:
             assert self.config.url is not None
@@ -179,9 +186,10 @@ class McpConnection:
 class _Live:
     """One start of a server, held open by a task of its own until `finish`."""
 
-    def __init__(self, opener: Opener, stderr: TextIO | None) -> None:
+    def __init__(self, opener: Opener, stderr: TextIO | None, group: ProcessGroup | None) -> None:
         self._opener = opener
         self._stderr = stderr
+        self._group = group
         self._stop = asyncio.Event()
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.client: Client
@@ -198,7 +206,7 @@ class _Live:
     async def _hold(self) -> None:
         try:
             async with AsyncExitStack() as stack:
-                self.client = await self._opener(stack, self._stderr)
+                self.client = await self._opener(stack, self._stderr, self._group)
                 self.tools = await _list_tools(self.client)
                 self.ready.set_result(None)
                 await self._stop.wait()
@@ -209,8 +217,16 @@ class _Live:
     async def finish(self) -> None:
         """End the connection, stopping the server; return once it is stopped."""
         self._stop.set()
-        if not self.ready.done() or self.ready.exception() is not None:
+        starting = not self.ready.done()
+        if starting or self.ready.exception() is not None:
             self._task.cancel()  # still starting: nothing waits on the stop event yet
+        while starting and self._group is not None:
+            # A cancel that lands while the server is being spawned kills that one process
+            # (asyncio does, before the SDK has it to stop): a sandbox it had begun to make
+            # lives on, holding the pipes the cancelled spawn waits to see closed.
+            if (await asyncio.wait([self._task], timeout=ABANDONED_KILL_INTERVAL_SECONDS))[0]:
+                break
+            self._group.kill()
         await asyncio.wait([self._task])
         if not self.ready.done():
             self.ready.cancel()
@@ -218,6 +234,8 @@ class _Live:
             self.ready.exception()  # retrieved: asyncio must not report it as lost
         if self._stderr is not None:
             self._stderr.close()
+        if self._group is not None:
+            self._group.forget()
 
     def last_words(self) -> str:
         """`; stderr: LINE` with the server's last line on stderr, if it wrote one."""

@@ -1,22 +1,25 @@
 """How a stdio MCP server is started: its command line, in the sandbox, with only its variables.
 
-    sandbox bubblewrap   env -i bwrap … -- prlimit … -- SERVER ARGS
+    sandbox bubblewrap   sh (notes its pid) env -i bwrap … -- prlimit … -- SERVER ARGS
                          (for root, first moved into a pids cgroup of its own)
-    sandbox none         env -u … -- SERVER ARGS
+    sandbox none         sh (notes its pid) env -u … -- SERVER ARGS
 
 Either way the server's environment is the sandbox's fixed one (PATH, HOME,
 LANG, TERM, TMPDIR) plus the variables its `[mcp.NAME]` table names, nothing
 else of taskline's: bwrap starts from an empty environment and sets the
 server's with `--setenv`; unsandboxed, `env -u` drops what the SDK would pass on
-by default. Its working directory is the task's workspace, and `{workspace}` in
-its command line is that directory's path.
+by default (and what the shell noting its pid sets). Its working directory is the
+task's workspace, and `{workspace}` in its command line is that directory's path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,14 +59,48 @@ def named_in_tmp(command: tuple[str, ...]) -> list[Path]:
     return list(dict.fromkeys(places))
 
 
+# What the shell that notes the pid (`ProcessGroup.noting_pid`) sets of its own.
+SHELL_SETS = ("PWD", "OLDPWD", "SHLVL", "_")
+
+
+class ProcessGroup:
+    """The process group of one start of a stdio server: the SDK starts the server's command
+    in a session of its own, so the group's id is that process's pid, which its command line
+    writes to a file (`noting_pid`) before it becomes the server, or bwrap."""
+
+    def __init__(self) -> None:
+        handle, name = tempfile.mkstemp(prefix="taskline-mcp-", suffix=".pid")
+        os.close(handle)
+        self.pid_file = Path(name)
+
+    def noting_pid(self, argv: list[str]) -> list[str]:
+        """`argv` behind a shell that writes its pid to the file, then becomes `argv`."""
+        return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.pid_file), *argv]
+
+    def kill(self) -> None:
+        """SIGKILL every process of the group; nothing before its pid was written."""
+        try:
+            pgid = int(self.pid_file.read_text())
+        except (OSError, ValueError):  # not written yet: what runs is the shell, alone
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # all gone already
+            os.killpg(pgid, signal.SIGKILL)
+
+    def forget(self) -> None:
+        """Remove the file."""
+        self.pid_file.unlink(missing_ok=True)
+
+
 def stdio_parameters(
     server: str,
     config: McpServerConfig,
     workspace: Path,
     sandbox: Sandbox,
+    group: ProcessGroup,
     cgroup: PidsCgroup | None = None,
 ) -> StdioServerParameters:
-    """What the SDK's stdio transport starts; `McpServerError` when it cannot be started."""
+    """What the SDK's stdio transport starts, its pid noted for `group`; `McpServerError`
+    when it cannot be started."""
     assert config.command is not None, "a stdio server has a command"
     parts = [part.replace(WORKSPACE_PLACEHOLDER, str(workspace)) for part in config.command]
     program = [executable(server, parts[0]), *parts[1:]]
@@ -71,9 +108,10 @@ def stdio_parameters(
     env_program = shutil.which("env") or "/usr/bin/env"
     if confined.settings.mode == "none":
         environment = confined.environment(os.environ)
-        dropped = [n for n in DEFAULT_INHERITED_ENV_VARS if n not in environment]
+        passed_on = (*DEFAULT_INHERITED_ENV_VARS, *SHELL_SETS)
+        dropped = [n for n in passed_on if n not in environment]
         unset = [arg for name in dropped for arg in ("-u", name)]
-        argv = [env_program, *unset, "--", *program]
+        argv = group.noting_pid([env_program, *unset, "--", *program])
         return StdioServerParameters(
             command=argv[0], args=argv[1:], env=environment, cwd=str(workspace)
         )
@@ -82,6 +120,7 @@ def stdio_parameters(
     except SandboxUnavailableError as exc:
         raise McpServerError(server, f"did not start: {exc}") from exc
     argv = cgroup.enter(wrapped) if cgroup is not None else [env_program, "-i", *wrapped]
+    argv = group.noting_pid(argv)
     return StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(workspace))
 
 
