@@ -48,6 +48,7 @@ from taskline.engine.events import OnEvent, ignore
 from taskline.engine.executor import Executor
 from taskline.errors import StoreError
 from taskline.ids import new_id
+from taskline.llm.registry import load_adapters
 from taskline.models import Task, utcnow
 from taskline.private import private_sqlite
 from taskline.protocols import Steps, Store
@@ -474,11 +475,16 @@ def serve(
     On launch DBOS resumes this worker's own unfinished runs (a restart under the same
     id). Every third of `heartbeat_timeout_seconds` the worker records that it is alive
     and adopts the runs of any worker silent for longer than the timeout. Stopping lets
-    the steps in flight finish, starts no new one, and leaves the runs resumable.
+    the steps in flight finish, starts no new one, and leaves the runs resumable. Before
+    its first beat it imports the provider SDKs its agents' models call, so that no run
+    pays for the imports (`load_adapters`).
     """
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: stop.set())
+    load_adapters(
+        [agent.model for agent in taskline.store.list_agents()], taskline.executor().endpoints
+    )
     taskline.store.heartbeat(worker_id)
     launch(taskline, on_event=on_event, executor_id=worker_id, worker_concurrency=concurrency)
     interval = heartbeat_timeout_seconds / 3

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -185,3 +187,35 @@ def test_endpoint_may_not_take_a_built_in_name() -> None:
     assert str(caught.value) == (
         "model 'openai:gpt-4o': 'openai' is built in; give the endpoint another name"
     )
+
+
+LOADED_AFTER = """
+import json, sys
+from taskline.llm.registry import EndpointConfig, load_adapters
+before = set(sys.modules)
+endpoints = {"claude": EndpointConfig(kind="anthropic", base_url="http://127.0.0.1:9/")}
+load_adapters(json.loads(sys.argv[1]), endpoints)
+wanted = ["taskline.llm.openai_compat", "taskline.llm.anthropic", "genai_prices.data"]
+print(json.dumps([name for name in wanted if name in set(sys.modules) - before]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("refs", "loaded"),
+    [
+        (["claude:m", "claude:n"], ["taskline.llm.anthropic", "genai_prices.data"]),
+        (["openai:gpt-4o-mini"], ["taskline.llm.openai_compat", "genai_prices.data"]),
+        (["nowhere:m", "scripted:/no/such/file.json", "gpt-4o"], []),
+    ],
+)
+def test_load_adapters_imports_what_the_calls_of_those_models_need(
+    refs: list[str], loaded: list[str]
+) -> None:
+    """In a fresh interpreter: the adapter of each model's kind and the price table, no
+    more; references that name nothing known load nothing and raise nothing."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, json.dumps(refs)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+    assert json.loads(result.stdout) == loaded

@@ -12,8 +12,9 @@ most commands never call a model.
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -97,6 +98,36 @@ def resolve_model(
         ref,
         f"no provider or endpoint {prefix!r}; known: {known} (declare endpoints in taskline.toml)",
     )
+
+
+ADAPTER_MODULES = {
+    "openai": "taskline.llm.openai_compat",
+    "anthropic": "taskline.llm.anthropic",
+}
+
+
+def load_adapters(
+    refs: Iterable[str], endpoints: Mapping[str, EndpointConfig] | None = None
+) -> None:
+    """Import the adapters and the price table that calls of the models `refs` will need.
+
+    For a long-lived process about to make those calls (a worker): imported at the
+    first call instead, the SDKs cost that run a second or more of CPU, counted in its
+    duration. References that name nothing known are left to fail at their run.
+    """
+    endpoints = endpoints or {}
+    probe = Usage(input_tokens=1, output_tokens=1)
+    for ref in set(refs):
+        prefix, _, name = ref.partition(":")
+        endpoint = endpoints.get(prefix)
+        kind = prefix if endpoint is None else endpoint.kind
+        if kind in ADAPTER_MODULES:
+            importlib.import_module(ADAPTER_MODULES[kind])
+            # The lookup an answer's price makes: loads genai-prices' table once.
+            if endpoint is None:
+                genai_prices_cost(probe, name, provider_id=prefix, api_url=None)
+            else:
+                genai_prices_cost(probe, name, provider_id=None, api_url=endpoint.base_url)
 
 
 def price_known(ref: str, endpoints: Mapping[str, EndpointConfig] | None = None) -> bool | None:
