@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from taskline.errors import ConfigError
 from taskline.private import private_sqlite
@@ -22,6 +24,9 @@ tails of its tables, so a small cache serves it, and each pooled connection fill
 with 100 runs in flight, 149 KiB per run with SQLite's default, 128 with this (bench/peers
 concurrency). The reports scan more, and pay for it: /api/metrics 104 -> 88 requests/s,
 /api/tasks 86 -> 54-67 (bench/bench_api.py, 10,000 tasks)."""
+
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A PostgreSQL connection that sat in the pool this long is pinged before it is used again."""
 
 WRITE = {"taskline_write": True}
 """Execution options for a connection that will write (see `_begin_sqlite`)."""
@@ -74,11 +79,45 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed)
+        _ping_connections_back_from_idle(engine)
+        return engine
     raise ConfigError(
         f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}:"
         " use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
     )
+
+
+def _ping_connections_back_from_idle(engine: Engine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle for `PING_AFTER_IDLE_SECONDS`.
+
+    A connection the server dropped (restarted, or timed out an idle session) is found
+    before a statement fails on it, as with `pool_pre_ping`. But a busy process takes a
+    connection about 30 times a run, and a ping before each is a round trip for the
+    client and the server: without them two workers ran 4 % more runs a second on two
+    cores (bench/bench_workers.py, PostgreSQL). A connection in use a moment ago needs
+    none: a restart takes longer, and a statement that failed meanwhile has had the
+    pool replace every connection already.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)  # none yet: a fresh connection
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                # Like the pre-ping: the pool drops every connection as old as this one
+                # and tries again with a new one.
+                raise InvalidatePoolError() from exc
+            raise
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
