@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,16 +31,23 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(work)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the session; each test gets its own database on it."""
+@contextmanager
+def postgres_or_skip(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server; without the binaries the test skips (fails in CI)."""
     try:
-        with throwaway_postgres() as server:
+        with throwaway_postgres(durable=durable) as server:
             yield server
     except PostgresUnavailable as exc:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL tests must run in CI: {exc}")
         pytest.skip(f"PostgreSQL not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session; each test gets its own database on it."""
+    with postgres_or_skip() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

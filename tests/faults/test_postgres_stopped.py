@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from taskline.testing.postgres import PostgresServer, PostgresUnavailable, throwaway_postgres
+from taskline.testing.postgres import PostgresServer
+from tests.conftest import postgres_or_skip
 from tests.faults.deployment import Deployment, last_line
 
 
@@ -19,13 +19,8 @@ def server() -> Iterator[PostgresServer]:
     """A server of this test's own: stopping it must not break the others' databases.
     Durable, as a user's is: without fsync and synchronous commit, an immediate stop
     loses the last commits, and the run would resume from before what it recorded."""
-    try:
-        with throwaway_postgres(durable=True) as server:
-            yield server
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL tests must run in CI: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
+    with postgres_or_skip(durable=True) as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from taskline.errors import StoreError
 from taskline.store import SqlStore, engine
 from taskline.testing.postgres import PostgresServer
+from tests.conftest import postgres_or_skip
 
 
 def test_a_sqlite_connection_keeps_a_page_cache_of_512_kib(tmp_path: Path) -> None:
@@ -107,3 +108,25 @@ def test_without_the_ping_a_dropped_connection_fails_one_statement_then_none(
         f"database {url} failed: terminating connection due to administrator command"
     )
     assert pg_store.list_agents() == []
+
+
+def test_a_ping_that_finds_the_server_stopped_is_one_store_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool tries a new connection, which fails as a connect does: a `StoreError`."""
+    with postgres_or_skip() as server:  # its own: stopping it must not break the others
+        store = SqlStore.open(server.create_database("taskline"))
+        try:
+            assert store.list_agents() == []
+            monkeypatch.setattr(engine, "PING_AFTER_IDLE_SECONDS", 0.0)
+            server.stop("immediate")
+
+            with pytest.raises(StoreError) as failed:
+                store.list_agents()
+        finally:
+            store.close()
+    url = store.engine.url.render_as_string(hide_password=True)
+    assert str(failed.value) == (
+        f"database {url} failed: connection failed: connection to server at"
+        f' "127.0.0.1", port {server.port} failed: Connection refused'
+    )

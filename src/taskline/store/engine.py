@@ -109,15 +109,13 @@ def _ping_connections_back_from_idle(engine: Engine) -> None:
         idle_since = record.info.pop("idle_since", None)  # none yet: a fresh connection
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
-        dialect = engine.dialect
         try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, dbapi_connection, None):
-                # Like the pre-ping: the pool drops every connection as old as this one
-                # and tries again with a new one.
-                raise InvalidatePoolError() from exc
-            raise
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # As the pre-ping does on a disconnect: the pool drops every connection as old
+            # as this one and tries a new one, which works or fails as a connect does (a
+            # `StoreError`, not the driver's own exception from inside the pool).
+            raise InvalidatePoolError() from exc
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
