@@ -8,6 +8,7 @@ CLI runs (durable and inline, SQLite and PostgreSQL, killed and resumed) are the
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import socket
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from taskline import Status, Taskline
 from taskline.llm.openai_compat import OpenAICompatModel
 from taskline.llm.pricing import PriceBook
 from taskline.llm.types import ToolCall, Usage
-from taskline.observability import Observers, from_environment
+from taskline.observability import EXPORTER_LOGGER, Observers, from_environment
 from taskline.observability.metrics import Metrics, process_metrics
 from taskline.observability.tracing import Tracing
 from taskline.protocols import Model
@@ -483,3 +484,24 @@ def test_the_library_sends_where_its_env_says_through_one_provider(
     spans = receiver.wait_for(lambda s: any(x.name == "taskline.task" for x in s))
     assert receiver.paths == ["/v1/traces"] * receiver.requests
     assert only(spans, "taskline.task").attributes["taskline.task.id"] == task_id
+
+
+def test_an_export_left_no_time_says_it_ran_out_of_time(caplog: pytest.LogCaptureFixture) -> None:
+    """Woken late for a retry, the exporter tries with no time left and reports the
+    transport's refusal of a zero timeout; a budget of 0 makes that happen every time."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}/v1/traces"
+    from_environment({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint.removesuffix("/v1/traces")})
+    provider = TracerProvider()
+    exporter = OTLPSpanExporter(endpoint=endpoint, timeout=0)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+
+    with caplog.at_level(logging.ERROR, EXPORTER_LOGGER):
+        provider.get_tracer("t").start_span("s").end()
+        provider.shutdown()
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "traces were not sent: Failed to export spans batch due to timeout, max retries"
+        " or shutdown."
+    ]

@@ -88,6 +88,9 @@ def _exporting_provider(endpoint: str, service: str) -> Any:
 
 
 EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+OUT_OF_TIME = "Failed to export spans batch due to timeout, max retries or shutdown."
+"""The exporter's words when its retries have spent OTEL_EXPORTER_OTLP_TIMEOUT."""
+NO_TIME_LEFT = "timeout cannot be set to a value less than or equal to 0"
 
 
 def _one_line_per_failed_export(record: logging.LogRecord) -> bool:
@@ -96,6 +99,11 @@ def _one_line_per_failed_export(record: logging.LogRecord) -> bool:
     if message.startswith("Transient error"):
         return False  # retried: the final failure, if any, is said below
     if message.startswith("Failed to export"):
+        if NO_TIME_LEFT in message:
+            # Woken late from the wait before a retry (a loaded machine), the exporter
+            # tries with no time left and reports the transport's refusal of a zero
+            # timeout: the same failure as OUT_OF_TIME, in other words.
+            message = OUT_OF_TIME
         record.msg, record.args = "traces were not sent: %s", (message,)
     return True
 
